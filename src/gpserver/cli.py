@@ -1,0 +1,140 @@
+"""The ``gpserver`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from gpserver.config import load_site
+from gpserver.errors import ConfigError, GPServerError
+from gpserver.logs import configure_logging
+
+log = logging.getLogger("gpserver.cli")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 6080
+DEFAULT_DATA_DIR = "gpserver-data"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    configure_logging(getattr(logging, args.log_level.upper()))
+    try:
+        return int(args.command(args))
+    except ConfigError as exc:
+        print(f"gpserver: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except GPServerError as exc:
+        print(f"gpserver: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gpserver",
+        description="Publish Python tools as ArcGIS-compatible geoprocessing services.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log (default: info)",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server with its worker pools")
+    _site_options(serve)
+    serve.add_argument("--host", default=DEFAULT_HOST, help="default: 127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: 6080")
+    serve.set_defaults(command=serve_command)
+
+    worker = commands.add_parser(
+        "worker", help="run jobs from a shared store and broker (distributed mode)"
+    )
+    _site_options(worker)
+    worker.set_defaults(command=worker_command)
+
+    db = commands.add_parser("db", help="manage the job store")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="create or update the schema")
+    _site_options(upgrade)
+    upgrade.set_defaults(command=db_upgrade_command)
+    return parser
+
+
+def _site_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(DEFAULT_DATA_DIR),
+        help="where the store and jobs directory live (default: ./gpserver-data)",
+    )
+    parser.add_argument("--config", type=Path, help="site configuration file (TOML)")
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gpserver.site import Site
+    from gpserver.web.app import create_app
+
+    config = load_site(args.config, args.data_dir.resolve())
+    site = Site.open(config, log_level=logging.getLogger().level)
+    root = f"http://{_url_host(args.host)}:{args.port}/arcgis"
+    log.info("data directory: %s", config.data_dir)
+    log.info("job store: %s", _safe_url(config.database_url))
+    log.info("jobs directory: %s", config.jobs_dir)
+    for service in site.catalog:
+        kind = "asynchronous" if service.config.is_async else "synchronous"
+        log.info("service %s (%s): %s/rest/services/%s/GPServer",
+                 service.key, kind, root, service.key)
+    log.info("Services Directory: %s/rest/services", root)
+    uvicorn.run(
+        create_app(site),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    print(
+        "gpserver: `gpserver worker` runs jobs in the distributed mode (PostgreSQL "
+        "and Celery), which this release does not have yet; in the embedded mode "
+        "`gpserver serve` runs its own worker processes.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def db_upgrade_command(args: argparse.Namespace) -> int:
+    from gpserver.jobs.store import JobStore
+
+    config = load_site(args.config, args.data_dir.resolve())
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = JobStore(config.database_url)
+    store.create_schema()
+    store.dispose()
+    print(f"gpserver: the job store at {_safe_url(config.database_url)} is up to date")
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, fit for a log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

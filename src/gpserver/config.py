@@ -1,0 +1,222 @@
+"""Reading the site configuration (TOML) into checked, immutable settings.
+
+Every problem is reported as a ConfigError whose message names the file, the key and
+what is wrong, so a broken configuration stops start-up with one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gpserver.errors import ConfigError
+
+EXECUTION_TYPES = ("asynchronous", "synchronous")
+SHOW_MESSAGES = ("None", "Error", "Warning", "Info")
+SAMPLES_CONFIG = "site.toml"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    folder: str
+    name: str
+    toolbox: str
+    execution_type: str = "asynchronous"
+    description: str = ""
+    min_instances: int = 1
+    max_instances: int = 2
+    max_usage_time: float = 600.0
+    max_wait_time: float = 60.0
+    maximum_records: int = 1000
+    show_messages: str = "Info"
+    source: str = ""
+
+    @property
+    def key(self) -> str:
+        """The service's path: ``Samples/NaturalEarth`` or ``Buffer``."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
+
+    @property
+    def is_async(self) -> bool:
+        return self.execution_type == "asynchronous"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    data_dir: Path
+    jobs_dir: Path
+    database_url: str
+    services: tuple[ServiceConfig, ...]
+    source: Path | None = None
+
+
+def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
+    """The site's settings: the given file (if any), the samples, the environment."""
+    server: dict[str, Any] = {}
+    services: list[ServiceConfig] = []
+    if config_path is not None:
+        document = _read_toml(config_path)
+        server = _table(document, "server", str(config_path))
+        services = _services(document, str(config_path))
+        unknown = set(document) - {"server", "services"}
+        if unknown:
+            raise ConfigError(
+                f"{config_path}: unknown section {sorted(unknown)[0]!r}; "
+                "expected [server] and [[services]]"
+            )
+
+    if server.get("samples", True):
+        sample_text = resources.files("gpserver.samples").joinpath(SAMPLES_CONFIG)
+        sample_doc = tomllib.loads(sample_text.read_text(encoding="utf-8"))
+        services = _services(sample_doc, "gpserver/samples/site.toml") + services
+
+    _check_unique(services)
+    where = str(config_path) if config_path else "configuration"
+    jobs_dir = Path(_text(server, "jobsDirectory", where, str(data_dir / "arcgisjobs")))
+    database_url = os.environ.get("GPSERVER_DATABASE_URL") or _text(
+        server, "databaseUrl", where, f"sqlite+pysqlite:///{data_dir / 'gpserver.db'}"
+    )
+    return SiteConfig(
+        data_dir=data_dir,
+        jobs_dir=jobs_dir if jobs_dir.is_absolute() else data_dir / jobs_dir,
+        database_url=database_url,
+        services=tuple(services),
+        source=config_path,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: the configuration file does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _table(document: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key}: expected a table ([{key}])")
+    return value
+
+
+def _services(document: dict[str, Any], where: str) -> list[ServiceConfig]:
+    entries = document.get("services", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: services: expected an array of tables ([[services]])")
+    return [_service(entry, f"{where}: services[{i}]") for i, entry in enumerate(entries)]
+
+
+_SERVICE_KEYS = {
+    "folder",
+    "name",
+    "toolbox",
+    "executionType",
+    "description",
+    "minInstancesPerNode",
+    "maxInstancesPerNode",
+    "maxUsageTime",
+    "maxWaitTime",
+    "maximumRecords",
+    "showMessages",
+}
+
+
+def _service(entry: Any, where: str) -> ServiceConfig:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = set(entry) - _SERVICE_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}.{sorted(unknown)[0]}: unknown key; known keys are "
+            + ", ".join(sorted(_SERVICE_KEYS))
+        )
+    name = _text(entry, "name", where, None)
+    folder = _text(entry, "folder", where, "")
+    for key, value in (("name", name), ("folder", folder)):
+        if value and not all(c.isalnum() or c == "_" for c in value):
+            raise ConfigError(
+                f"{where}.{key}: {value!r} may hold only letters, digits and '_'"
+            )
+    if not name:
+        raise ConfigError(f"{where}.name: must not be empty")
+
+    execution = _text(entry, "executionType", where, "asynchronous").lower()
+    if execution not in EXECUTION_TYPES:
+        raise ConfigError(
+            f"{where}.executionType: {execution!r} is not one of {EXECUTION_TYPES}"
+        )
+    show = _text(entry, "showMessages", where, "Info")
+    if show not in SHOW_MESSAGES:
+        raise ConfigError(f"{where}.showMessages: {show!r} is not one of {SHOW_MESSAGES}")
+
+    minimum = _number(entry, "minInstancesPerNode", where, 1, integer=True, low=0)
+    maximum = _number(entry, "maxInstancesPerNode", where, 2, integer=True, low=1)
+    if minimum > maximum:
+        raise ConfigError(
+            f"{where}.minInstancesPerNode: {minimum} is greater than "
+            f"maxInstancesPerNode ({maximum})"
+        )
+    return ServiceConfig(
+        folder=folder,
+        name=name,
+        toolbox=_text(entry, "toolbox", where, None),
+        execution_type=execution,
+        description=_text(entry, "description", where, ""),
+        min_instances=int(minimum),
+        max_instances=int(maximum),
+        max_usage_time=_number(entry, "maxUsageTime", where, 600, low=0.001),
+        max_wait_time=_number(entry, "maxWaitTime", where, 60, low=0),
+        maximum_records=int(_number(entry, "maximumRecords", where, 1000, integer=True)),
+        show_messages=show,
+        source=where,
+    )
+
+
+def _text(table: dict[str, Any], key: str, where: str, default: str | None) -> str:
+    if key not in table:
+        if default is None:
+            raise ConfigError(f"{where}.{key}: missing; it is required")
+        return default
+    value = table[key]
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def _number(
+    table: dict[str, Any],
+    key: str,
+    where: str,
+    default: float,
+    *,
+    integer: bool = False,
+    low: float = 1,
+) -> float:
+    value = table.get(key, default)
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{where}.{key}: expected {kind}, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{where}.{key}: must be at least {low:g}, got {value!r}")
+    return float(value)
+
+
+def _check_unique(services: list[ServiceConfig]) -> None:
+    # Job folders are named from the lower-cased service path, as ArcGIS names them.
+    seen: dict[str, ServiceConfig] = {}
+    for service in services:
+        folded = service.key.lower()
+        if folded in seen:
+            raise ConfigError(
+                f"{service.source}: service {service.key!r} is already defined in "
+                f"{seen[folded].source}"
+            )
+        seen[folded] = service

@@ -1,0 +1,169 @@
+"""The process that runs tools for one service, one request at a time.
+
+A worker talks to its pool over a pipe: it is told which job to run (and reports the
+job's progress through the jobs API itself, like any other worker would), or it is
+handed a synchronous request and sends the answer back over the pipe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from gpserver.catalog.services import Service, load_service
+from gpserver.config import ServiceConfig
+from gpserver.execution.context import CollectingContext, JobContext
+from gpserver.execution.runner import call_tool, decode_inputs, encode_outputs
+from gpserver.execution.runner import input_crs_of
+from gpserver.gptypes.context import GPContext
+from gpserver.jobs.jobsdir import JobsDirectory, service_dir_name
+from gpserver.jobs.service import Jobs
+from gpserver.jobs.states import IllegalTransition
+from gpserver.jobs.store import JobStore
+from gpserver.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker process needs, in a form that pickles."""
+
+    service: ServiceConfig
+    database_url: str
+    jobs_root: str
+    output_root: str
+    log_level: int = logging.INFO
+
+
+def worker_main(conn: Connection, settings: WorkerSettings) -> None:
+    configure_logging(settings.log_level)
+    service = load_service(settings.service)
+    store = JobStore(settings.database_url)
+    jobs = Jobs(store, JobsDirectory(Path(settings.jobs_root)))
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            break
+        kind = message[0]
+        if kind == "stop":
+            break
+        if kind == "job":
+            run_job(jobs, service, message[1])
+            conn.send(("done", message[1]))
+        elif kind == "execute":
+            conn.send(("executed", execute(service, settings, message[1])))
+    store.dispose()
+
+
+def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
+    """Run a claimed job to its end; every outcome goes through the jobs API."""
+    job = jobs.get(job_id)
+    stored = jobs.inputs(job)
+    task = service.task(job.task)
+    gp_context = GPContext.from_json(stored.get("context") or {})
+    context = JobContext(jobs, job, gp_context.process_crs)
+    context.message(f"Start Time: {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}")
+    try:
+        arguments = decode_inputs(task, stored.get("inputs", {}), gp_context)
+        values = call_tool(task, context, arguments)
+        results = encode_outputs(
+            task,
+            values,
+            gp_context,
+            max_records=service.config.maximum_records,
+            file_url=lambda path: _file_url("arcgisjobs", jobs.directory.root, path),
+            input_crs=input_crs_of(task, arguments),
+        )
+    except Exception as exc:
+        if jobs.is_cancel_requested(job):
+            _cancelled(jobs, job_id)
+            return
+        log.error(
+            "job %s: the tool %s raised\n%s",
+            job_id,
+            task.name,
+            traceback.format_exc(),
+            extra={"event": "job.tool_error", "job_id": job_id},
+        )
+        _finish(jobs, job_id, lambda j: jobs.fail(j, _describe(exc)))
+        return
+
+    if jobs.is_cancel_requested(job):
+        _cancelled(jobs, job_id)
+        return
+    context.message(f"Succeeded at {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}")
+    _finish(jobs, job_id, lambda j: jobs.succeed(j, results))
+
+
+def execute(service: Service, settings: WorkerSettings, request: dict[str, Any]) -> Any:
+    """Run a synchronous request; answer results and messages, or the error."""
+    task = service.task(request["task"])
+    gp_context = GPContext.from_json(request.get("context") or {})
+    output_root = Path(settings.output_root)
+    run_dir = output_root / service_dir_name(service.key) / uuid.uuid4().hex
+    context = CollectingContext(run_dir, gp_context.process_crs)
+    try:
+        arguments = decode_inputs(task, request["inputs"], gp_context)
+        values = call_tool(task, context, arguments)
+        results = encode_outputs(
+            task,
+            values,
+            gp_context,
+            max_records=service.config.maximum_records,
+            file_url=lambda path: _file_url("arcgisoutput", output_root, path),
+            input_crs=input_crs_of(task, arguments),
+        )
+    except Exception as exc:
+        log.error(
+            "execute of %s/%s raised\n%s",
+            service.key,
+            task.name,
+            traceback.format_exc(),
+            extra={"event": "execute.tool_error"},
+        )
+        context.error(_describe(exc))
+        return {"error": _describe(exc), "messages": _messages(context)}
+    return {"results": list(results.values()), "messages": _messages(context)}
+
+
+def _messages(context: CollectingContext) -> list[dict[str, str]]:
+    return [m.to_json() for m in context.messages]
+
+
+def _finish(jobs: Jobs, job_id: str, action: Any) -> None:
+    # The pool may have cancelled or timed the job out while the tool was finishing.
+    try:
+        action(jobs.get(job_id))
+    except IllegalTransition as exc:
+        if exc.current.name == "CANCELLING":
+            _cancelled(jobs, job_id)
+        else:
+            log.info("job %s already ended as %s", job_id, exc.current.esri_name)
+
+
+def _cancelled(jobs: Jobs, job_id: str) -> None:
+    try:
+        jobs.finish_cancelled(jobs.get(job_id))
+    except IllegalTransition:
+        pass
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def _file_url(directory: str, root: Path, path: str) -> str:
+    """A site-relative URL for a file a tool wrote; the web layer makes it absolute."""
+    relative = Path(path).resolve().relative_to(root.resolve())
+    return f"rest/directories/{directory}/{relative.as_posix()}"

@@ -1,0 +1,190 @@
+"""The jobs API: the only way anything creates, moves or reads a job.
+
+The web layer, the worker pool and the worker processes all go through these
+methods, so each state change is checked and logged in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from gpserver.errors import BadRequest, NotFound
+from gpserver.jobs.jobsdir import JobsDirectory, Message
+from gpserver.jobs.model import Job, Statistics, new_job_id, now_ms
+from gpserver.jobs.states import JobStatus
+from gpserver.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+INFORMATIVE = "esriJobMessageTypeInformative"
+WARNING = "esriJobMessageTypeWarning"
+ERROR = "esriJobMessageTypeError"
+
+
+class Jobs:
+    def __init__(
+        self, store: JobStore, directory: JobsDirectory, machine: str | None = None
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.machine = machine or socket.gethostname()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def submit(
+        self, service: str, task: str, inputs: dict[str, Any], username: str | None
+    ) -> Job:
+        """Accept a job: its folder and inputs first, then its row, both durable."""
+        now = now_ms()
+        job = Job(
+            job_id=new_job_id(),
+            service=service,
+            task=task,
+            status=JobStatus.SUBMITTED,
+            username=username,
+            machine=None,
+            submitted_ms=now,
+            started_ms=None,
+            ended_ms=None,
+            modified_ms=now,
+            progress_percent=None,
+            progress_message=None,
+            worker=None,
+            heartbeat_ms=None,
+        )
+        self.directory.create(service, job.job_id, inputs)
+        try:
+            self.store.insert_job(job)
+        except Exception:
+            self.directory.remove(service, job.job_id)
+            raise
+        log.info(
+            "job %s submitted to %s/%s by %s",
+            job.job_id,
+            service,
+            task,
+            username or "anonymous",
+            extra={"event": "job.submitted", "job_id": job.job_id},
+        )
+        return job
+
+    def claim_next(self, service: str, worker: str) -> Job | None:
+        job = self.store.claim_next(service, worker, self.machine)
+        if job is not None:
+            self._logged(job, JobStatus.SUBMITTED, f"on {worker}")
+        return job
+
+    def mark_waiting(self, service: str) -> None:
+        for job_id in self.store.mark_waiting(service):
+            log.info(
+                "job %s waiting: every instance of %s is busy",
+                job_id,
+                service,
+                extra={"event": "job.waiting", "job_id": job_id},
+            )
+
+    def request_cancel(self, job_id: str) -> Job:
+        """Cancel a queued job at once; ask a running one to stop."""
+        job = self.get(job_id)
+        if job.status.is_queued:
+            return self._move(job, JobStatus.CANCELLED, ended_ms=now_ms())
+        if job.status is JobStatus.EXECUTING:
+            return self._move(job, JobStatus.CANCELLING)
+        if job.status is JobStatus.CANCELLING:
+            return job
+        raise BadRequest(
+            "Invalid or missing input parameters",
+            [f"job {job_id} is {job.status.esri_name} and cannot be cancelled"],
+        )
+
+    def succeed(self, job: Job, results: dict[str, Any]) -> Job:
+        self.directory.write_results(job.service, job.job_id, results)
+        return self._move(job, JobStatus.SUCCEEDED, ended_ms=now_ms())
+
+    def fail(self, job: Job, reason: str) -> Job:
+        self.add_message(job, ERROR, reason)
+        return self._move(job, JobStatus.FAILED, ended_ms=now_ms())
+
+    def time_out(self, job: Job, limit_seconds: float) -> Job:
+        self.add_message(
+            job,
+            ERROR,
+            f"The job ran longer than the service's maxUsageTime of "
+            f"{limit_seconds:g} seconds and was stopped.",
+        )
+        return self._move(job, JobStatus.TIMED_OUT, ended_ms=now_ms())
+
+    def finish_cancelled(self, job: Job) -> Job:
+        self.add_message(job, WARNING, "The job was cancelled.")
+        return self._move(job, JobStatus.CANCELLED, ended_ms=now_ms())
+
+    def fail_interrupted(self) -> int:
+        """After a crash: end every job that was running when the server stopped."""
+        running = self.store.in_states([JobStatus.EXECUTING, JobStatus.CANCELLING])
+        for job in running:
+            if job.status is JobStatus.CANCELLING:
+                self.finish_cancelled(job)
+                continue
+            self.fail(
+                job,
+                "The server stopped while the job was running; run it again.",
+            )
+        return len(running)
+
+    # -- reports from a running tool ------------------------------------------
+
+    def add_message(self, job: Job, kind: str, text: str) -> None:
+        self.directory.add_message(job.service, job.job_id, Message(kind, text))
+
+    def set_progress(self, job: Job, percent: int | None, message: str | None) -> None:
+        self.store.set_progress(job.job_id, percent, message)
+
+    def is_cancel_requested(self, job: Job) -> bool:
+        current = self.store.get(job.job_id)
+        return current is None or current.status in (
+            JobStatus.CANCELLING,
+            JobStatus.CANCELLED,
+        )
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
+        return job
+
+    def messages(self, job: Job) -> list[Message]:
+        return self.directory.read_messages(job.service, job.job_id)
+
+    def inputs(self, job: Job) -> dict[str, Any]:
+        return self.directory.read_inputs(job.service, job.job_id)
+
+    def results(self, job: Job) -> dict[str, Any]:
+        return self.directory.read_results(job.service, job.job_id)
+
+    def statistics(self, service: str) -> Statistics:
+        return self.store.statistics(service)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _move(self, job: Job, wanted: JobStatus, **values: Any) -> Job:
+        moved, previous = self.store.transition(job.job_id, wanted, **values)
+        self._logged(moved, previous)
+        return moved
+
+    def _logged(self, job: Job, previous: JobStatus, note: str = "") -> None:
+        log.info(
+            "job %s %s -> %s %s",
+            job.job_id,
+            previous.esri_name,
+            job.status.esri_name,
+            note,
+            extra={
+                "event": "job.transition",
+                "job_id": job.job_id,
+                "status": job.status.esri_name,
+            },
+        )

@@ -1,0 +1,314 @@
+"""The job store: every SQL statement on jobs, each named after what it does.
+
+Writers go through :meth:`JobStore.transition`, which moves a job only from the states
+that may lead to the wanted one, in a single guarded UPDATE, and changes the service's
+counters in the same transaction. A late report from a worker therefore cannot move a
+cancelled job back to executing, whatever the timing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from gpserver.errors import NotFound, StorageError
+from gpserver.jobs import tables
+from gpserver.jobs.model import Job, Statistics, now_ms
+from gpserver.jobs.states import (
+    JobStatus,
+    allowed_sources,
+    check_transition,
+)
+
+log = logging.getLogger(__name__)
+
+_COUNTED = {
+    JobStatus.CANCELLED: "cancelled",
+    JobStatus.FAILED: "failed",
+    JobStatus.SUCCEEDED: "succeeded",
+}
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+pysqlite:///{path}"
+
+
+class JobStore:
+    """Jobs and their per-service counters in SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._writer = _sqlite_engine(url, immediate=True)
+            self._reader = _sqlite_engine(url, immediate=False)
+        else:
+            self._writer = create_engine(url, pool_pre_ping=True)
+            self._reader = self._writer
+
+    def create_schema(self) -> None:
+        tables.metadata.create_all(self._writer)
+
+    def dispose(self) -> None:
+        self._writer.dispose()
+        self._reader.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StorageError(f"the job store refused a write: {exc.orig}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._reader.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StorageError(f"the job store cannot be read: {exc.orig}") from exc
+
+    # -- writes ---------------------------------------------------------------
+
+    def insert_job(self, job: Job) -> None:
+        with self._write() as conn:
+            conn.execute(tables.jobs.insert().values(**_row_values(job)))
+            self._count(conn, job.service, total=1)
+
+    def transition(
+        self, job_id: str, wanted: JobStatus, **values: Any
+    ) -> tuple[Job, JobStatus]:
+        """Move a job to ``wanted``; return the new job and the state it left.
+
+        Raises IllegalTransition when the job is in a state that cannot lead there,
+        and NotFound when it does not exist.
+        """
+        sources = [s.ordinal for s in allowed_sources(wanted)]
+        values.setdefault("modified_ms", now_ms())
+        with self._write() as conn:
+            before = conn.execute(
+                select(tables.jobs.c.status)
+                .where(tables.jobs.c.job_id == job_id)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if before is None:
+                raise NotFound(f"job {job_id} does not exist")
+            previous = JobStatus.from_ordinal(before)
+            check_transition(job_id, previous, wanted)
+
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id == job_id)
+                .where(tables.jobs.c.status.in_(sources))
+                .values(status=wanted.ordinal, **values)
+            )
+            row = conn.execute(
+                select(tables.jobs).where(tables.jobs.c.job_id == job_id)
+            ).one()
+            if wanted in _COUNTED:
+                self._count(conn, row.service, **{_COUNTED[wanted]: 1})
+        return Job.from_row(row), previous
+
+    def claim_next(self, service: str, worker: str, machine: str) -> Job | None:
+        """Start the oldest queued job of a service, or return None."""
+        queued = [JobStatus.SUBMITTED.ordinal, JobStatus.WAITING.ordinal]
+        now = now_ms()
+        with self._write() as conn:
+            candidates = conn.execute(
+                select(tables.jobs.c.job_id)
+                .where(tables.jobs.c.service == service)
+                .where(tables.jobs.c.status.in_(queued))
+                .order_by(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
+                .limit(8)
+            ).scalars()
+            for job_id in list(candidates):
+                claimed = conn.execute(
+                    update(tables.jobs)
+                    .where(tables.jobs.c.job_id == job_id)
+                    .where(tables.jobs.c.status.in_(queued))
+                    .values(
+                        status=JobStatus.EXECUTING.ordinal,
+                        started_ms=now,
+                        modified_ms=now,
+                        heartbeat_ms=now,
+                        worker=worker,
+                        machine=machine,
+                    )
+                )
+                if claimed.rowcount == 1:
+                    row = conn.execute(
+                        select(tables.jobs).where(tables.jobs.c.job_id == job_id)
+                    ).one()
+                    return Job.from_row(row)
+        return None
+
+    def mark_waiting(self, service: str) -> list[str]:
+        """Move a service's Submitted jobs to Waiting: no instance is free for them."""
+        with self._write() as conn:
+            ids = list(
+                conn.execute(
+                    select(tables.jobs.c.job_id)
+                    .where(tables.jobs.c.service == service)
+                    .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
+                ).scalars()
+            )
+            if ids:
+                conn.execute(
+                    update(tables.jobs)
+                    .where(tables.jobs.c.job_id.in_(ids))
+                    .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
+                    .values(status=JobStatus.WAITING.ordinal, modified_ms=now_ms())
+                )
+        return ids
+
+    def set_progress(self, job_id: str, percent: int | None, message: str | None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id == job_id)
+                .where(tables.jobs.c.status == JobStatus.EXECUTING.ordinal)
+                .values(progress_percent=percent, progress_message=message)
+            )
+
+    def touch(self, job_id: str) -> None:
+        """Record that a job changed (a new message), for cleanup by age."""
+        with self._write() as conn:
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id == job_id)
+                .values(modified_ms=now_ms())
+            )
+
+    def heartbeat(self, job_ids: Iterable[str]) -> None:
+        ids = list(job_ids)
+        if not ids:
+            return
+        with self._write() as conn:
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id.in_(ids))
+                .values(heartbeat_ms=now_ms())
+            )
+
+    def _count(self, conn: Connection, service: str, **deltas: int) -> None:
+        insert = (postgresql if not self.is_sqlite else sqlite).insert
+        counters = tables.service_counters
+        row = {"service": service, "total": 0, "cancelled": 0, "failed": 0}
+        row |= {"succeeded": 0}
+        row |= deltas
+        statement = insert(counters).values(**row)
+        statement = statement.on_conflict_do_update(
+            index_elements=[counters.c.service],
+            set_={name: counters.c[name] + delta for name, delta in deltas.items()},
+        )
+        conn.execute(statement)
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(tables.jobs).where(tables.jobs.c.job_id == job_id)
+            ).one_or_none()
+        return Job.from_row(row) if row is not None else None
+
+    def statuses(self, job_ids: Iterable[str]) -> dict[str, JobStatus]:
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                select(tables.jobs.c.job_id, tables.jobs.c.status).where(
+                    tables.jobs.c.job_id.in_(ids)
+                )
+            ).all()
+        return {r.job_id: JobStatus.from_ordinal(r.status) for r in rows}
+
+    def in_states(
+        self, states: Iterable[JobStatus], service: str | None = None
+    ) -> list[Job]:
+        query = select(tables.jobs).where(
+            tables.jobs.c.status.in_([s.ordinal for s in states])
+        )
+        if service is not None:
+            query = query.where(tables.jobs.c.service == service)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(tables.jobs.c.submitted_ms)).all()
+        return [Job.from_row(r) for r in rows]
+
+    def count_queued(self, service: str) -> int:
+        queued = [JobStatus.SUBMITTED.ordinal, JobStatus.WAITING.ordinal]
+        with self._read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(tables.jobs)
+                    .where(tables.jobs.c.service == service)
+                    .where(tables.jobs.c.status.in_(queued))
+                ).scalar_one()
+            )
+
+    def statistics(self, service: str) -> Statistics:
+        counters = tables.service_counters
+        with self._read() as conn:
+            row = conn.execute(
+                select(counters).where(counters.c.service == service)
+            ).one_or_none()
+        if row is None:
+            return Statistics()
+        return Statistics(row.total, row.cancelled, row.failed, row.succeeded)
+
+
+def _row_values(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "service": job.service,
+        "task": job.task,
+        "status": job.status.ordinal,
+        "username": job.username,
+        "machine": job.machine,
+        "submitted_ms": job.submitted_ms,
+        "started_ms": job.started_ms,
+        "ended_ms": job.ended_ms,
+        "modified_ms": job.modified_ms,
+        "progress_percent": job.progress_percent,
+        "progress_message": job.progress_message,
+        "worker": job.worker,
+        "heartbeat_ms": job.heartbeat_ms,
+    }
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    """An engine whose transactions begin the way SQLite needs for many processes.
+
+    Writers begin IMMEDIATE so that two processes never both hold a read snapshot and
+    then fail to upgrade it to a write (SQLite answers that with an instant "database
+    is locked" instead of waiting). Readers stay deferred and run beside a writer
+    thanks to WAL.
+    """
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before submitJob answers, even if the machine
+        # loses power right after.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

@@ -1,0 +1,51 @@
+"""The store's schema, declared once for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(33), primary_key=True),
+    Column("service", String(255), nullable=False),
+    Column("task", String(255), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("username", String(255)),
+    Column("machine", String(255)),
+    Column("submitted_ms", BigInteger, nullable=False),
+    Column("started_ms", BigInteger),
+    Column("ended_ms", BigInteger),
+    Column("modified_ms", BigInteger, nullable=False),
+    Column("progress_percent", Integer),
+    Column("progress_message", Text),
+    Column("worker", String(255)),
+    Column("heartbeat_ms", BigInteger),
+    # The pool takes the oldest queued job of a service first.
+    Index("ix_jobs_service_status_submitted", "service", "status", "submitted_ms"),
+    # Admin queries page through a service's jobs by submission time.
+    Index("ix_jobs_service_submitted", "service", "submitted_ms", "job_id"),
+)
+
+# Per-service counts behind jobs/statistics. They change in the same transaction as
+# the job rows they count, so reading them is O(1) and always exact.
+service_counters = Table(
+    "service_counters",
+    metadata,
+    Column("service", String(255), primary_key=True),
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("cancelled", BigInteger, nullable=False, default=0),
+    Column("failed", BigInteger, nullable=False, default=0),
+    Column("succeeded", BigInteger, nullable=False, default=0),
+)

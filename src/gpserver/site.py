@@ -1,0 +1,126 @@
+"""A running site: configuration, catalog, job store and executor put together.
+
+This is the one object the web layer and the CLI hold. It knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpserver.catalog.services import Catalog, Service
+from gpserver.config import SiteConfig
+from gpserver.errors import BadRequest
+from gpserver.execution.pool import LocalExecutor, ServicePool
+from gpserver.execution.runner import prepare_request
+from gpserver.execution.worker import WorkerSettings
+from gpserver.gptypes.errors import InvalidParameterError
+from gpserver.jobs.jobsdir import JobsDirectory
+from gpserver.jobs.model import Job
+from gpserver.jobs.service import Jobs
+from gpserver.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Site:
+    config: SiteConfig
+    catalog: Catalog
+    jobs: Jobs
+    executor: LocalExecutor
+    output_root: Path
+
+    @classmethod
+    def open(cls, config: SiteConfig, log_level: int = logging.INFO) -> Site:
+        """Check and prepare everything the site needs; start nothing yet."""
+        catalog = Catalog.load(config.services)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        directory = JobsDirectory(config.jobs_dir)
+        directory.ensure_writable()
+        output_root = config.data_dir / "arcgisoutput"
+        output_root.mkdir(parents=True, exist_ok=True)
+        store = JobStore(config.database_url)
+        store.create_schema()
+        jobs = Jobs(store, directory)
+        pools = {
+            service.key: ServicePool(
+                WorkerSettings(
+                    service=service.config,
+                    database_url=config.database_url,
+                    jobs_root=str(config.jobs_dir),
+                    output_root=str(output_root),
+                    log_level=log_level,
+                ),
+                jobs,
+            )
+            for service in catalog
+        }
+        return cls(config, catalog, jobs, LocalExecutor(pools), output_root)
+
+    def start(self) -> None:
+        interrupted = self.jobs.fail_interrupted()
+        if interrupted:
+            log.warning(
+                "%d jobs were running when the server last stopped; they are failed",
+                interrupted,
+                extra={"event": "site.recovered"},
+            )
+        self.executor.start()
+
+    def stop(self) -> None:
+        self.executor.stop()
+        self.jobs.store.dispose()
+
+    def health_problems(self) -> list[str]:
+        """What keeps the site from serving; empty when healthy."""
+        problems = []
+        try:
+            self.jobs.store.statistics("")
+        except Exception as exc:
+            problems.append(f"the job store cannot be read: {exc}")
+        try:
+            self.jobs.directory.ensure_writable()
+        except Exception as exc:
+            problems.append(str(exc))
+        return problems
+
+    # -- the GP operations ----------------------------------------------------
+
+    def submit_job(
+        self, service: Service, task_name: str, params: dict[str, Any], user: str | None
+    ) -> Job:
+        if not service.config.is_async:
+            raise BadRequest(
+                f"{service.key} is a synchronous service: use execute, not submitJob"
+            )
+        task = service.task(task_name)
+        inputs, context = _checked(task, params)
+        job = self.jobs.submit(
+            service.key, task.name, {"inputs": inputs, "context": context}, user
+        )
+        self.executor.notify(service.key)
+        return job
+
+    def execute(
+        self, service: Service, task_name: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        if service.config.is_async:
+            raise BadRequest(
+                f"{service.key} is an asynchronous service: use submitJob, not execute"
+            )
+        task = service.task(task_name)
+        inputs, context = _checked(task, params)
+        answer: dict[str, Any] = self.executor.execute(
+            service.key, {"task": task.name, "inputs": inputs, "context": context}
+        )
+        return answer
+
+
+def _checked(task: Any, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        return prepare_request(task, params)
+    except InvalidParameterError as exc:
+        raise BadRequest(str(exc), [str(exc)]) from None

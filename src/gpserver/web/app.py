@@ -1,0 +1,93 @@
+"""The ASGI application: routes under ``/arcgis``, CORS, and the site's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gpserver.errors import NotFound
+from gpserver.site import Site
+from gpserver.web import directories
+from gpserver.web.endpoint import rest_endpoint
+from gpserver.web.rest import routes as rest_routes
+from gpserver.web.urls import CONTEXT
+
+log = logging.getLogger(__name__)
+
+
+class StripTrailingSlash:
+    """Route ``.../GPServer/`` like ``.../GPServer``; esri-leaflet-gp asks that way.
+
+    A redirect would not do: a client that POSTs would have to follow it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/") or "/"
+                scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+
+def not_found(request: Request, params: dict[str, Any]) -> Response:
+    raise NotFound(f"no resource at {request.url.path}")
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse(f"{CONTEXT}/rest/services", 302)
+
+
+def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
+    """The application; with ``manage_site`` it starts and stops the site's workers."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_site:
+            site.start()
+        try:
+            yield
+        finally:
+            if manage_site:
+                site.stop()
+
+    routes = [
+        Route("/", home),
+        Route(CONTEXT, home),
+        Mount(
+            CONTEXT,
+            routes=[
+                *rest_routes.routes,
+                *directories.routes,
+                Route("/{rest:path}", rest_endpoint(not_found), methods=["GET", "POST"]),
+            ],
+        ),
+    ]
+    middleware = [
+        Middleware(StripTrailingSlash),
+        Middleware(
+            CORSMiddleware,
+            allow_origin_regex=".*",
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            allow_credentials=True,
+            max_age=86400,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.site = site
+    return app

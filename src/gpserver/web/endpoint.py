@@ -1,0 +1,53 @@
+"""The wrapper every REST handler runs in.
+
+It reads the request's parameters from the query string and the form body alike
+(clients switch from GET to POST above 2,000 characters), runs the handler in a
+thread (the domain code is synchronous), and turns every exception into the
+error envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gpserver.errors import BadRequest
+from gpserver.web.errors import rest_error
+
+Handler = Callable[[Request, dict[str, Any]], Response]
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = dict(request.query_params)
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "")
+        if "form" in content_type:
+            form = await request.form()
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    continue
+                params[key] = value
+        elif "json" in content_type:
+            raise BadRequest(
+                "Request body must be form-encoded "
+                "(application/x-www-form-urlencoded), not JSON"
+            )
+    return params
+
+
+def rest_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        params: dict[str, Any] = {}
+        try:
+            params = await read_params(request)
+            return await run_in_threadpool(handler, request, params)
+        except Exception as exc:
+            return rest_error(request, params, exc)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint

@@ -1,0 +1,216 @@
+"""The Services Directory: catalog, GPServer, task, execute, submitJob and jobs.
+
+Handlers translate a request into calls on the site and back; they hold no logic of
+their own beyond finding the resource a path names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gpserver.catalog.services import Service
+from gpserver.catalog.tool import ParamSpec, TaskSpec
+from gpserver.errors import BadRequest, NotFound
+from gpserver.jobs.jobsdir import Message
+from gpserver.jobs.model import Job, is_job_id
+from gpserver.site import Site
+from gpserver.web.endpoint import rest_endpoint
+from gpserver.web.formats import render, wanted_format
+from gpserver.web.rest import resources
+from gpserver.web.urls import absolute_file_urls, site_root
+
+METHODS = ["GET", "POST"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a path under ``rest/services`` names."""
+
+    service: Service | None = None
+    folder: str = ""
+    task: TaskSpec | None = None
+    operation: str = ""
+    job_id: str = ""
+    job_operation: str = ""
+    param: str = ""
+
+
+def resolve(site: Site, path: str) -> Target:
+    parts = [p for p in path.split("/") if p]
+    if "GPServer" not in parts:
+        if len(parts) > 1:
+            raise NotFound(f"no service at services/{path}")
+        folder = parts[0] if parts else ""
+        if folder and folder not in site.catalog.folders():
+            raise NotFound(f"folder {folder} does not exist")
+        return Target(folder=folder)
+
+    cut = parts.index("GPServer")
+    service = site.catalog.get("/".join(parts[:cut]))
+    rest = parts[cut + 1 :]
+    if not rest:
+        return Target(service=service)
+    task = service.task(rest[0])
+    rest = rest[1:]
+    if not rest:
+        return Target(service=service, task=task)
+    if rest[0] in ("execute", "submitJob") and len(rest) == 1:
+        return Target(service=service, task=task, operation=rest[0])
+    if rest[0] != "jobs" or len(rest) < 2 or len(rest) > 4:
+        raise NotFound(f"no resource at services/{path}")
+    job_id = rest[1]
+    job_operation = rest[2] if len(rest) > 2 else ""
+    if job_operation not in ("", "cancel", "results", "inputs"):
+        raise NotFound(f"no resource at services/{path}")
+    return Target(
+        service=service,
+        task=task,
+        operation="jobs",
+        job_id=job_id,
+        job_operation=job_operation,
+        param=rest[3] if len(rest) > 3 else "",
+    )
+
+
+def services(request: Request, params: dict[str, Any]) -> Response:
+    site: Site = request.app.state.site
+    target = resolve(site, request.path_params.get("path", ""))
+    if target.service is None:
+        data = resources.catalog_json(site.catalog, target.folder)
+        return render(request, params, data, title=f"Folder: {target.folder or '/'}")
+    if target.task is None:
+        data = resources.service_json(target.service)
+        return render(request, params, data, title=f"{target.service.key} (GPServer)")
+    if target.operation == "":
+        data = resources.task_json(target.service, target.task)
+        return render(request, params, data, title=f"Task: {target.task.name}")
+    if target.operation == "submitJob":
+        return _submit(request, params, site, target)
+    if target.operation == "execute":
+        return _execute(request, params, site, target)
+    return _job_resource(request, params, site, target)
+
+
+def _submit(request: Request, params: dict[str, Any], site: Site, target: Target) -> Response:
+    assert target.service and target.task
+    job = site.submit_job(target.service, target.task.name, params, user=None)
+    if wanted_format(params) == "html":
+        return RedirectResponse(f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}", 303)
+    return render(request, params, {"jobId": job.job_id, "jobStatus": job.status.esri_name})
+
+
+def _execute(request: Request, params: dict[str, Any], site: Site, target: Target) -> Response:
+    assert target.service and target.task
+    answer = site.execute(target.service, target.task.name, params)
+    messages = answer.get("messages", [])
+    if "error" in answer:
+        raise BadRequest(
+            f"Error executing tool {target.task.name}: {answer['error']}",
+            [m["description"] for m in messages],
+        )
+    root = site_root(request)
+    results = [absolute_file_urls(r, root) for r in answer["results"]]
+    shown = resources.shown_messages(
+        _messages_from_json(messages), target.service.config.show_messages
+    )
+    data = {"results": results, "messages": [m.to_json() for m in shown]}
+    return render(request, params, data, title=f"Execute: {target.task.name}")
+
+
+def _job_resource(
+    request: Request, params: dict[str, Any], site: Site, target: Target
+) -> Response:
+    assert target.service and target.task
+    job = _find_job(site, target)
+    if target.job_operation == "cancel":
+        job = site.jobs.request_cancel(job.job_id)
+        data = {"jobId": job.job_id, "jobStatus": job.status.esri_name}
+        return render(request, params, data, title=f"Cancel job {job.job_id}")
+    if target.job_operation in ("results", "inputs"):
+        return _parameter(request, params, site, target, job)
+
+    messages = None
+    if str(params.get("returnMessages", "true")).lower() != "false":
+        messages = resources.shown_messages(
+            site.jobs.messages(job), target.service.config.show_messages
+        )
+    data = resources.job_json(job, target.task, messages)
+    return render(request, params, data, title=f"Job {job.job_id}")
+
+
+def _parameter(
+    request: Request, params: dict[str, Any], site: Site, target: Target, job: Job
+) -> Response:
+    assert target.task
+    inputs = target.job_operation == "inputs"
+    specs = target.task.inputs if inputs else target.task.outputs
+    if inputs:
+        stored = site.jobs.inputs(job).get("inputs", {})
+        values = {s.name: _wrap_input(s, stored.get(s.name)) for s in specs}
+    else:
+        if job.status.esri_name != "esriJobSucceeded":
+            raise BadRequest(
+                f"job {job.job_id} is {job.status.esri_name}; its results are "
+                "available once it has succeeded"
+            )
+        root = site_root(request)
+        values = {
+            name: absolute_file_urls(value, root)
+            for name, value in site.jobs.results(job).items()
+        }
+    if not target.param:
+        return render(request, params, values, title=f"{target.job_operation} of {job.job_id}")
+    if target.param not in values:
+        raise NotFound(
+            f"job {job.job_id} has no {'input' if inputs else 'result'} parameter "
+            f"{target.param!r}"
+        )
+    return render(request, params, values[target.param], title=target.param)
+
+
+def _wrap_input(spec: ParamSpec, value: Any) -> dict[str, Any]:
+    return {"paramName": spec.name, "dataType": spec.data_type, "value": value}
+
+
+def _find_job(site: Site, target: Target) -> Job:
+    assert target.service and target.task
+    if not is_job_id(target.job_id):
+        raise NotFound(f"job {target.job_id} does not exist")
+    job = site.jobs.get(target.job_id)
+    if job.service != target.service.key or job.task != target.task.name:
+        raise NotFound(f"job {target.job_id} does not exist")
+    return job
+
+
+def _messages_from_json(messages: list[dict[str, str]]) -> list[Message]:
+    return [Message(m["type"], m["description"]) for m in messages]
+
+
+def info(request: Request, params: dict[str, Any]) -> Response:
+    return render(request, params, resources.info_json(site_root(request)), title="Info")
+
+
+def health_check(request: Request, params: dict[str, Any]) -> Response:
+    site: Site = request.app.state.site
+    problems = site.health_problems()
+    data: dict[str, Any] = {"success": not problems}
+    if problems:
+        data["messages"] = problems
+    response = render(request, params, data, title="Health check")
+    if problems:
+        response.status_code = 503
+    return response
+
+
+routes = [
+    Route("/info", rest_endpoint(info), methods=METHODS),
+    Route("/rest/info", rest_endpoint(info), methods=METHODS),
+    Route("/rest/info/healthCheck", rest_endpoint(health_check), methods=METHODS),
+    Route("/rest/services", rest_endpoint(services), methods=METHODS),
+    Route("/rest/services/{path:path}", rest_endpoint(services), methods=METHODS),
+]
