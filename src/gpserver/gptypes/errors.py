@@ -1,0 +1,25 @@
+"""The one error a client causes by sending a value the codec cannot read."""
+
+from __future__ import annotations
+
+
+class InvalidParameterError(ValueError):
+    """Invalid value for parameter '<param>': <reason>.
+
+    ``reason`` says what was expected (and, where it helps, what arrived), so the
+    message alone tells a client how to fix the request.
+    """
+
+    def __init__(self, param: str, reason: str) -> None:
+        super().__init__(param, reason)
+        self.param = param
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"Invalid value for parameter '{self.param}': {self.reason}"
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: its repr, cut short when long."""
+    text = repr(value)
+    return text if len(text) <= 64 else text[:60] + " ..."
