@@ -89,8 +89,13 @@ def serve_command(args: argparse.Namespace) -> int:
     log.info("jobs directory: %s", config.jobs_dir)
     for service in site.catalog:
         kind = "asynchronous" if service.config.is_async else "synchronous"
-        log.info("service %s (%s): %s/rest/services/%s/GPServer",
-                 service.key, kind, root, service.key)
+        log.info(
+            "service %s (%s): %s/rest/services/%s/GPServer",
+            service.key,
+            kind,
+            root,
+            service.key,
+        )
     log.info("Services Directory: %s/rest/services", root)
     uvicorn.run(
         create_app(site),

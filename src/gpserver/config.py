@@ -109,8 +109,12 @@ def _table(document: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 def _services(document: dict[str, Any], where: str) -> list[ServiceConfig]:
     entries = document.get("services", [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{where}: services: expected an array of tables ([[services]])")
-    return [_service(entry, f"{where}: services[{i}]") for i, entry in enumerate(entries)]
+        raise ConfigError(
+            f"{where}: services: expected an array of tables ([[services]])"
+        )
+    return [
+        _service(entry, f"{where}: services[{i}]") for i, entry in enumerate(entries)
+    ]
 
 
 _SERVICE_KEYS = {
@@ -154,7 +158,9 @@ def _service(entry: Any, where: str) -> ServiceConfig:
         )
     show = _text(entry, "showMessages", where, "Info")
     if show not in SHOW_MESSAGES:
-        raise ConfigError(f"{where}.showMessages: {show!r} is not one of {SHOW_MESSAGES}")
+        raise ConfigError(
+            f"{where}.showMessages: {show!r} is not one of {SHOW_MESSAGES}"
+        )
 
     minimum = _number(entry, "minInstancesPerNode", where, 1, integer=True, low=0)
     maximum = _number(entry, "maxInstancesPerNode", where, 2, integer=True, low=1)
@@ -173,7 +179,9 @@ def _service(entry: Any, where: str) -> ServiceConfig:
         max_instances=int(maximum),
         max_usage_time=_number(entry, "maxUsageTime", where, 600, low=0.001),
         max_wait_time=_number(entry, "maxWaitTime", where, 60, low=0),
-        maximum_records=int(_number(entry, "maximumRecords", where, 1000, integer=True)),
+        maximum_records=int(
+            _number(entry, "maximumRecords", where, 1000, integer=True)
+        ),
         show_messages=show,
         source=where,
     )
@@ -200,8 +208,8 @@ def _number(
     low: float = 1,
 ) -> float:
     value = table.get(key, default)
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    wrong_kind = integer and not isinstance(value, int)
+    if isinstance(value, bool) or not isinstance(value, int | float) or wrong_kind:
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"{where}.{key}: expected {kind}, got {value!r}")
     if value < low:

@@ -119,7 +119,9 @@ class Site:
         return answer
 
 
-def _checked(task: Any, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _checked(
+    task: Any, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         return prepare_request(task, params)
     except InvalidParameterError as exc:

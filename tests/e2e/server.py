@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -46,14 +47,16 @@ class ServerProcess:
         ]
         if self.config is not None:
             command += ["--config", str(self.config)]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early; see {self.log_path}")
             try:
-                reply = httpx.get(f"{self.root}/rest/info/healthCheck?f=json", timeout=2)
+                reply = httpx.get(
+                    f"{self.root}/rest/info/healthCheck?f=json", timeout=2
+                )
                 if reply.status_code == 200:
                     return
             except httpx.HTTPError:
@@ -77,10 +80,8 @@ class ServerProcess:
         self.process.kill()
         self.process.wait()
         for pid in children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -106,17 +107,16 @@ class Client:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.http = httpx.Client(timeout=30)
 
     def get(self, path: str, **params: Any) -> Any:
         params.setdefault("f", "json")
-        reply = self.http.get(f"{self.root}/{path}", params=params)
+        reply = httpx.get(f"{self.root}/{path}", params=params, timeout=30)
         assert reply.status_code == 200, reply.text
         return reply.json()
 
     def post(self, path: str, **data: Any) -> Any:
         data.setdefault("f", "json")
-        reply = self.http.post(f"{self.root}/{path}", data=data)
+        reply = httpx.post(f"{self.root}/{path}", data=data, timeout=30)
         assert reply.status_code == 200, reply.text
         return reply.json()
 

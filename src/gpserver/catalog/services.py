@@ -52,7 +52,9 @@ class Catalog:
             raise NotFound(f"service {key} does not exist") from None
 
     def folders(self) -> list[str]:
-        return sorted({s.config.folder for s in self._services.values() if s.config.folder})
+        return sorted(
+            {s.config.folder for s in self._services.values() if s.config.folder}
+        )
 
     def in_folder(self, folder: str) -> list[Service]:
         return sorted(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 from pyproj import CRS
 
@@ -151,18 +151,36 @@ class ToolDefinitionError(TypeError):
 _TOOL_ATTRIBUTE = "__gpserver_tool__"
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def tool(function: F) -> F: ...
+
+
+@overload
 def tool(
-    function: Callable[..., Any] | None = None,
     *,
     name: str | None = None,
     display_name: str | None = None,
     description: str | None = None,
     category: str = "",
     idempotent: bool = False,
-) -> Any:
+) -> Callable[[F], F]: ...
+
+
+def tool(
+    function: F | None = None,
+    *,
+    name: str | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
+    category: str = "",
+    idempotent: bool = False,
+) -> F | Callable[[F], F]:
     """Mark a function as a GP tool. Usable bare (``@tool``) or with options."""
 
-    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def mark(fn: F) -> F:
         setattr(
             fn,
             _TOOL_ATTRIBUTE,
@@ -195,7 +213,9 @@ def describe(function: Callable[..., Any]) -> TaskSpec:
     for index, (pname, sig_param) in enumerate(signature.parameters.items()):
         annotation = hints.get(pname)
         if annotation is None:
-            raise ToolDefinitionError(f"{task_name}: parameter {pname!r} has no annotation")
+            raise ToolDefinitionError(
+                f"{task_name}: parameter {pname!r} has no annotation"
+            )
         if index == 0 and _strip(annotation)[0] is Context:
             wants_context = True
             continue
@@ -206,7 +226,9 @@ def describe(function: Callable[..., Any]) -> TaskSpec:
     names = [p.name for p in parameters + outputs]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
-        raise ToolDefinitionError(f"{task_name}: duplicate parameter names {duplicates}")
+        raise ToolDefinitionError(
+            f"{task_name}: duplicate parameter names {duplicates}"
+        )
 
     doc = inspect.getdoc(function) or ""
     return TaskSpec(
@@ -278,7 +300,9 @@ def _output_specs(task: str, returns: Any) -> tuple[list[ParamSpec], bool]:
     base, meta = _strip(returns)
     if isinstance(base, type) and issubclass(base, tuple) and hasattr(base, "_fields"):
         field_hints = typing.get_type_hints(base, include_extras=True)
-        specs = [_output_spec(task, fname, field_hints[fname]) for fname in base._fields]
+        specs = [
+            _output_spec(task, fname, field_hints[fname]) for fname in base._fields
+        ]
         return specs, True
     return [_output_spec(task, meta.name or "output", returns)], False
 

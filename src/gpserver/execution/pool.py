@@ -9,6 +9,8 @@ cancellation stops), and fails the job of a worker that died.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import multiprocessing
 import socket
@@ -92,10 +94,9 @@ class ServicePool:
 
     def notify(self) -> None:
         """A job was submitted: look for it now rather than at the next poll."""
-        try:
+        # A full socket buffer already means "wake up"; nothing more to say.
+        with contextlib.suppress(OSError):
             self._wake_write.send(b"x")
-        except (BlockingIOError, OSError):
-            pass
 
     def execute(self, payload: dict[str, Any]) -> Any:
         """Run a synchronous request on a free instance; block until it answers."""
@@ -182,13 +183,12 @@ class ServicePool:
                     worker.job.job_id,
                     extra={"event": "worker.died", "job_id": worker.job.job_id},
                 )
+                reason = (
+                    "The process running the job stopped unexpectedly "
+                    f"(exit code {code})."
+                )
                 self._end_job(
-                    worker.job,
-                    lambda j: self.jobs.fail(
-                        j,
-                        "The process running the job stopped unexpectedly "
-                        f"(exit code {code}).",
-                    ),
+                    worker.job, functools.partial(self.jobs.fail, reason=reason)
                 )
             if worker.request is not None:
                 worker.request.future.set_result(
@@ -227,7 +227,9 @@ class ServicePool:
         self._end_worker(worker, graceful=False)
         if reason == "timeout":
             limit = self.config.max_usage_time
-            self._end_job(job, lambda j: self.jobs.time_out(j, limit))
+            self._end_job(
+                job, functools.partial(self.jobs.time_out, limit_seconds=limit)
+            )
         else:
             self._end_job(job, self.jobs.finish_cancelled)
         self._pending_claim = True
@@ -248,11 +250,11 @@ class ServicePool:
             )
         for worker in [w for w in self.workers if w.request is not None]:
             if now - worker.started > self.config.max_usage_time:
-                request = worker.request
-                assert request is not None
+                running = worker.request
+                assert running is not None
                 worker.request = None
                 self._end_worker(worker, graceful=False)
-                request.future.set_result(
+                running.future.set_result(
                     {
                         "error": "the request ran longer than maxUsageTime "
                         f"({self.config.max_usage_time:g} s) and was stopped"
@@ -288,9 +290,12 @@ class ServicePool:
         for worker in self.workers:
             if worker.ready and not worker.busy:
                 return worker
-        if len(self.workers) < self.config.max_instances and not self._starting():
-            if self._has_work():
-                self._spawn()
+        if (
+            len(self.workers) < self.config.max_instances
+            and not self._starting()
+            and self._has_work()
+        ):
+            self._spawn()
         return None
 
     def _starting(self) -> bool:
@@ -308,7 +313,10 @@ class ServicePool:
         )
 
     def _assign(
-        self, worker: _Worker, job: Job | None = None, request: _SyncRequest | None = None
+        self,
+        worker: _Worker,
+        job: Job | None = None,
+        request: _SyncRequest | None = None,
     ) -> None:
         worker.started = time.monotonic()
         worker.cancel_seen = None
@@ -342,10 +350,8 @@ class ServicePool:
         if worker in self.workers:
             self.workers.remove(worker)
         if graceful:
-            try:
+            with contextlib.suppress(OSError):
                 worker.conn.send(("stop",))
-            except OSError:
-                pass
             worker.process.join(timeout=2)
         if worker.process.is_alive():
             worker.process.kill()

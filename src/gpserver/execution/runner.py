@@ -37,7 +37,9 @@ def decode_inputs(
     return arguments
 
 
-def call_tool(task: TaskSpec, context: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+def call_tool(
+    task: TaskSpec, context: Any, arguments: dict[str, Any]
+) -> dict[str, Any]:
     """Call the tool and name its outputs."""
     if task.wants_context:
         returned = task.function(context, **arguments)

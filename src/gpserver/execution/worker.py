@@ -7,6 +7,7 @@ handed a synchronous request and sends the answer back over the pipe.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -20,8 +21,12 @@ from typing import Any
 from gpserver.catalog.services import Service, load_service
 from gpserver.config import ServiceConfig
 from gpserver.execution.context import CollectingContext, JobContext
-from gpserver.execution.runner import call_tool, decode_inputs, encode_outputs
-from gpserver.execution.runner import input_crs_of
+from gpserver.execution.runner import (
+    call_tool,
+    decode_inputs,
+    encode_outputs,
+    input_crs_of,
+)
 from gpserver.gptypes.context import GPContext
 from gpserver.jobs.jobsdir import JobsDirectory, service_dir_name
 from gpserver.jobs.service import Jobs
@@ -72,7 +77,9 @@ def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
     task = service.task(job.task)
     gp_context = GPContext.from_json(stored.get("context") or {})
     context = JobContext(jobs, job, gp_context.process_crs)
-    context.message(f"Start Time: {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}")
+    context.message(
+        f"Start Time: {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}"
+    )
     try:
         arguments = decode_inputs(task, stored.get("inputs", {}), gp_context)
         values = call_tool(task, context, arguments)
@@ -95,13 +102,16 @@ def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
             traceback.format_exc(),
             extra={"event": "job.tool_error", "job_id": job_id},
         )
-        _finish(jobs, job_id, lambda j: jobs.fail(j, _describe(exc)))
+        reason = _describe(exc)
+        _finish(jobs, job_id, lambda j: jobs.fail(j, reason))
         return
 
     if jobs.is_cancel_requested(job):
         _cancelled(jobs, job_id)
         return
-    context.message(f"Succeeded at {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}")
+    context.message(
+        f"Succeeded at {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}"
+    )
     _finish(jobs, job_id, lambda j: jobs.succeed(j, results))
 
 
@@ -152,10 +162,8 @@ def _finish(jobs: Jobs, job_id: str, action: Any) -> None:
 
 
 def _cancelled(jobs: Jobs, job_id: str) -> None:
-    try:
+    with contextlib.suppress(IllegalTransition):
         jobs.finish_cancelled(jobs.get(job_id))
-    except IllegalTransition:
-        pass
 
 
 def _describe(exc: BaseException) -> str:

@@ -169,7 +169,9 @@ class JobStore:
                 )
         return ids
 
-    def set_progress(self, job_id: str, percent: int | None, message: str | None) -> None:
+    def set_progress(
+        self, job_id: str, percent: int | None, message: str | None
+    ) -> None:
         with self._write() as conn:
             conn.execute(
                 update(tables.jobs)

@@ -73,7 +73,9 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
             routes=[
                 *rest_routes.routes,
                 *directories.routes,
-                Route("/{rest:path}", rest_endpoint(not_found), methods=["GET", "POST"]),
+                Route(
+                    "/{rest:path}", rest_endpoint(not_found), methods=["GET", "POST"]
+                ),
             ],
         ),
     ]

@@ -96,15 +96,23 @@ def services(request: Request, params: dict[str, Any]) -> Response:
     return _job_resource(request, params, site, target)
 
 
-def _submit(request: Request, params: dict[str, Any], site: Site, target: Target) -> Response:
+def _submit(
+    request: Request, params: dict[str, Any], site: Site, target: Target
+) -> Response:
     assert target.service and target.task
     job = site.submit_job(target.service, target.task.name, params, user=None)
     if wanted_format(params) == "html":
-        return RedirectResponse(f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}", 303)
-    return render(request, params, {"jobId": job.job_id, "jobStatus": job.status.esri_name})
+        return RedirectResponse(
+            f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}", 303
+        )
+    return render(
+        request, params, {"jobId": job.job_id, "jobStatus": job.status.esri_name}
+    )
 
 
-def _execute(request: Request, params: dict[str, Any], site: Site, target: Target) -> Response:
+def _execute(
+    request: Request, params: dict[str, Any], site: Site, target: Target
+) -> Response:
     assert target.service and target.task
     answer = site.execute(target.service, target.task.name, params)
     messages = answer.get("messages", [])
@@ -164,7 +172,9 @@ def _parameter(
             for name, value in site.jobs.results(job).items()
         }
     if not target.param:
-        return render(request, params, values, title=f"{target.job_operation} of {job.job_id}")
+        return render(
+            request, params, values, title=f"{target.job_operation} of {job.job_id}"
+        )
     if target.param not in values:
         raise NotFound(
             f"job {job.job_id} has no {'input' if inputs else 'result'} parameter "
@@ -192,7 +202,9 @@ def _messages_from_json(messages: list[dict[str, str]]) -> list[Message]:
 
 
 def info(request: Request, params: dict[str, Any]) -> Response:
-    return render(request, params, resources.info_json(site_root(request)), title="Info")
+    return render(
+        request, params, resources.info_json(site_root(request)), title="Info"
+    )
 
 
 def health_check(request: Request, params: dict[str, Any]) -> Response:
