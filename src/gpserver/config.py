@@ -162,8 +162,8 @@ def _service(entry: Any, where: str) -> ServiceConfig:
             f"{where}.showMessages: {show!r} is not one of {SHOW_MESSAGES}"
         )
 
-    minimum = _number(entry, "minInstancesPerNode", where, 1, integer=True, low=0)
-    maximum = _number(entry, "maxInstancesPerNode", where, 2, integer=True, low=1)
+    minimum = int(_number(entry, "minInstancesPerNode", where, 1, integer=True, low=0))
+    maximum = int(_number(entry, "maxInstancesPerNode", where, 2, integer=True, low=1))
     if minimum > maximum:
         raise ConfigError(
             f"{where}.minInstancesPerNode: {minimum} is greater than "
@@ -175,8 +175,8 @@ def _service(entry: Any, where: str) -> ServiceConfig:
         toolbox=_text(entry, "toolbox", where, None),
         execution_type=execution,
         description=_text(entry, "description", where, ""),
-        min_instances=int(minimum),
-        max_instances=int(maximum),
+        min_instances=minimum,
+        max_instances=maximum,
         max_usage_time=_number(entry, "maxUsageTime", where, 600, low=0.001),
         max_wait_time=_number(entry, "maxWaitTime", where, 60, low=0),
         maximum_records=int(

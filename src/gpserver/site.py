@@ -16,7 +16,6 @@ from gpserver.errors import BadRequest
 from gpserver.execution.pool import LocalExecutor, ServicePool
 from gpserver.execution.runner import prepare_request
 from gpserver.execution.worker import WorkerSettings
-from gpserver.gptypes.errors import InvalidParameterError
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.model import Job
 from gpserver.jobs.service import Jobs
@@ -97,7 +96,7 @@ class Site:
                 f"{service.key} is a synchronous service: use execute, not submitJob"
             )
         task = service.task(task_name)
-        inputs, context = _checked(task, params)
+        inputs, context = prepare_request(task, params)
         job = self.jobs.submit(
             service.key, task.name, {"inputs": inputs, "context": context}, user
         )
@@ -112,17 +111,8 @@ class Site:
                 f"{service.key} is an asynchronous service: use submitJob, not execute"
             )
         task = service.task(task_name)
-        inputs, context = _checked(task, params)
+        inputs, context = prepare_request(task, params)
         answer: dict[str, Any] = self.executor.execute(
             service.key, {"task": task.name, "inputs": inputs, "context": context}
         )
         return answer
-
-
-def _checked(
-    task: Any, params: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    try:
-        return prepare_request(task, params)
-    except InvalidParameterError as exc:
-        raise BadRequest(str(exc), [str(exc)]) from None

@@ -302,10 +302,13 @@ class ServicePool:
         return any(not w.ready for w in self.workers)
 
     def _has_work(self) -> bool:
+        """Whether a request or a queued job waits: only then is a worker started."""
         with self._lock:
             if self._sync:
                 return True
-        return self.config.is_async and self._pending_claim
+        if not (self.config.is_async and self._pending_claim):
+            return False
+        return self.jobs.store.count_queued(self.config.key) > 0
 
     def _at_capacity(self) -> bool:
         return len(self.workers) >= self.config.max_instances and all(

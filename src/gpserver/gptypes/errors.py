@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from gpserver.errors import BadRequest
 
-class InvalidParameterError(ValueError):
+
+class InvalidParameterError(BadRequest, ValueError):
     """Invalid value for parameter '<param>': <reason>.
 
     ``reason`` says what was expected (and, where it helps, what arrived), so the
@@ -11,12 +13,13 @@ class InvalidParameterError(ValueError):
     """
 
     def __init__(self, param: str, reason: str) -> None:
-        super().__init__(param, reason)
+        message = f"Invalid value for parameter '{param}': {reason}"
+        super().__init__(message, [message])
         self.param = param
         self.reason = reason
 
     def __str__(self) -> str:
-        return f"Invalid value for parameter '{self.param}': {self.reason}"
+        return self.message
 
 
 def shown(value: object) -> str:

@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gpserver.errors import GPServerError
-from gpserver.gptypes.errors import InvalidParameterError
 from gpserver.web.formats import render, wanted_format
 
 log = logging.getLogger(__name__)
@@ -31,9 +30,6 @@ def rest_error(request: Request, params: dict[str, Any], exc: Exception) -> Resp
         body = rest_error_body(exc.code, exc.message, exc.details)
         if exc.code < 500:
             log.info("request %s refused: %s", request.url.path, exc.message)
-    elif isinstance(exc, InvalidParameterError):
-        body = rest_error_body(400, str(exc), [str(exc)])
-        log.info("request %s refused: %s", request.url.path, exc)
     else:
         log.error(
             "unexpected error on %s %s",
