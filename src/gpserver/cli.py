@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from gpserver.config import load_site
+from gpserver.db import safe_url
 from gpserver.errors import ConfigError, GPServerError
 from gpserver.logs import configure_logging
 
@@ -85,7 +86,7 @@ def serve_command(args: argparse.Namespace) -> int:
     site = Site.open(config, log_level=logging.getLogger().level)
     root = f"http://{_url_host(args.host)}:{args.port}/arcgis"
     log.info("data directory: %s", config.data_dir)
-    log.info("job store: %s", _safe_url(config.database_url))
+    log.info("job store: %s", safe_url(config.database_url))
     log.info("jobs directory: %s", config.jobs_dir)
     for service in site.catalog:
         kind = "asynchronous" if service.config.is_async else "synchronous"
@@ -126,19 +127,12 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
     store = JobStore(config.database_url)
     store.create_schema()
     store.dispose()
-    print(f"gpserver: the job store at {_safe_url(config.database_url)} is up to date")
+    print(f"gpserver: the job store at {safe_url(config.database_url)} is up to date")
     return 0
 
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _safe_url(url: str) -> str:
-    """A database URL without its password, fit for a log."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from gpserver.errors import ConfigError
 EXECUTION_TYPES = ("asynchronous", "synchronous")
 SHOW_MESSAGES = ("None", "Error", "Warning", "Info")
 SAMPLES_CONFIG = "site.toml"
+TOKENS_OVER_HTTP = ("never", "loopback", "always")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class SiteConfig:
     database_url: str
     services: tuple[ServiceConfig, ...]
     source: Path | None = None
+    tokens_over_http: str = "loopback"
 
 
 def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
@@ -80,8 +82,15 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
     database_url = os.environ.get("GPSERVER_DATABASE_URL") or _text(
         server, "databaseUrl", where, f"sqlite+pysqlite:///{data_dir / 'gpserver.db'}"
     )
+    tokens_over_http = _text(server, "tokensOverHttp", where, "loopback")
+    if tokens_over_http not in TOKENS_OVER_HTTP:
+        raise ConfigError(
+            f"{where}: server.tokensOverHttp: {tokens_over_http!r} is not one of "
+            f"{TOKENS_OVER_HTTP}"
+        )
     return SiteConfig(
         data_dir=data_dir,
+        tokens_over_http=tokens_over_http,
         jobs_dir=jobs_dir if jobs_dir.is_absolute() else data_dir / jobs_dir,
         database_url=database_url,
         services=tuple(services),

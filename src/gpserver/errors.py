@@ -44,3 +44,42 @@ class StorageError(GPServerError):
 
 class ConfigError(Exception):
     """The site configuration is broken; the message names file, key and problem."""
+
+
+class TokenRequired(GPServerError):
+    """The resource is secured and the request carried no token."""
+
+    code = 499
+
+    def __init__(self, message: str = "Token Required") -> None:
+        super().__init__(message)
+
+
+class InvalidToken(GPServerError):
+    """The token is malformed, tampered with, expired, revoked or bound elsewhere."""
+
+    code = 498
+
+    def __init__(self, message: str = "Invalid Token") -> None:
+        super().__init__(message)
+
+
+class Forbidden(GPServerError):
+    """The caller is known but may not do this."""
+
+    code = 403
+
+    def __init__(
+        self,
+        message: str = (
+            "You do not have permissions to access this resource or perform this "
+            "operation."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class TooManyAttempts(GPServerError):
+    """Sign-ins are slowed down after repeated failures."""
+
+    code = 429

@@ -12,6 +12,7 @@ from typing import Any
 
 from gpserver.catalog.services import Catalog, Service
 from gpserver.config import SiteConfig
+from gpserver.db import Database
 from gpserver.errors import BadRequest
 from gpserver.execution.pool import LocalExecutor, ServicePool
 from gpserver.execution.runner import prepare_request
@@ -20,6 +21,7 @@ from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.model import Job
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.store import JobStore
+from gpserver.security.service import Security
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ class Site:
     jobs: Jobs
     executor: LocalExecutor
     output_root: Path
+    security: Security
 
     @classmethod
     def open(cls, config: SiteConfig, log_level: int = logging.INFO) -> Site:
@@ -41,9 +44,9 @@ class Site:
         directory.ensure_writable()
         output_root = config.data_dir / "arcgisoutput"
         output_root.mkdir(parents=True, exist_ok=True)
-        store = JobStore(config.database_url)
-        store.create_schema()
-        jobs = Jobs(store, directory)
+        database = Database(config.database_url)
+        database.create_schema()
+        jobs = Jobs(JobStore(database), directory)
         pools = {
             service.key: ServicePool(
                 WorkerSettings(
@@ -57,9 +60,11 @@ class Site:
             )
             for service in catalog
         }
-        return cls(config, catalog, jobs, LocalExecutor(pools), output_root)
+        security = Security(database)
+        return cls(config, catalog, jobs, LocalExecutor(pools), output_root, security)
 
     def start(self) -> None:
+        self.security.ensure_primary_admin(self.config.data_dir)
         interrupted = self.jobs.fail_interrupted()
         if interrupted:
             log.warning(
@@ -91,6 +96,7 @@ class Site:
     def submit_job(
         self, service: Service, task_name: str, params: dict[str, Any], user: str | None
     ) -> Job:
+        """Accept a job for ``user`` (None for an anonymous caller)."""
         if not service.config.is_async:
             raise BadRequest(
                 f"{service.key} is a synchronous service: use execute, not submitJob"

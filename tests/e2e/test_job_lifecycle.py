@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from gpserver.db import sqlite_url
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.service import Jobs
-from gpserver.jobs.store import JobStore, sqlite_url
+from gpserver.jobs.store import JobStore
 from tests.e2e.server import Client, ServerProcess
 
 WAIT = "Samples/Diagnostics/GPServer/Wait"

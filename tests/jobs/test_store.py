@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from gpserver.db import sqlite_url
 from gpserver.errors import NotFound
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.model import Statistics, is_job_id
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition, JobStatus
-from gpserver.jobs.store import JobStore, sqlite_url
+from gpserver.jobs.store import JobStore
 
 SERVICE = "Samples/Diagnostics"
 

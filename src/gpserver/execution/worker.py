@@ -77,9 +77,7 @@ def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
     task = service.task(job.task)
     gp_context = GPContext.from_json(stored.get("context") or {})
     context = JobContext(jobs, job, gp_context.process_crs)
-    context.message(
-        f"Start Time: {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}"
-    )
+    context.message(f"Start Time: {_now_text()}")
     try:
         arguments = decode_inputs(task, stored.get("inputs", {}), gp_context)
         values = call_tool(task, context, arguments)
@@ -109,9 +107,7 @@ def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
     if jobs.is_cancel_requested(job):
         _cancelled(jobs, job_id)
         return
-    context.message(
-        f"Succeeded at {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime())}"
-    )
+    context.message(f"Succeeded at {_now_text()}")
     _finish(jobs, job_id, lambda j: jobs.succeed(j, results))
 
 
@@ -122,6 +118,7 @@ def execute(service: Service, settings: WorkerSettings, request: dict[str, Any])
     output_root = Path(settings.output_root)
     run_dir = output_root / service_dir_name(service.key) / uuid.uuid4().hex
     context = CollectingContext(run_dir, gp_context.process_crs)
+    context.message(f"Start Time: {_now_text()}")
     try:
         arguments = decode_inputs(task, request["inputs"], gp_context)
         values = call_tool(task, context, arguments)
@@ -143,6 +140,7 @@ def execute(service: Service, settings: WorkerSettings, request: dict[str, Any])
         )
         context.error(_describe(exc))
         return {"error": _describe(exc), "messages": _messages(context)}
+    context.message(f"Succeeded at {_now_text()}")
     return {"results": list(results.values()), "messages": _messages(context)}
 
 
@@ -164,6 +162,10 @@ def _finish(jobs: Jobs, job_id: str, action: Any) -> None:
 def _cancelled(jobs: Jobs, job_id: str) -> None:
     with contextlib.suppress(IllegalTransition):
         jobs.finish_cancelled(jobs.get(job_id))
+
+
+def _now_text() -> str:
+    return time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime())
 
 
 def _describe(exc: BaseException) -> str:

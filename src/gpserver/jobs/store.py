@@ -9,16 +9,13 @@ cancelled job back to executing, whatever the timing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, func, select, update
 
-from gpserver.errors import NotFound, StorageError
+from gpserver.db import Database
+from gpserver.errors import NotFound
 from gpserver.jobs import tables
 from gpserver.jobs.model import Job, Statistics, now_ms
 from gpserver.jobs.states import (
@@ -36,45 +33,19 @@ _COUNTED = {
 }
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+pysqlite:///{path}"
-
-
 class JobStore:
     """Jobs and their per-service counters in SQLite or PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        if self.is_sqlite:
-            self._writer = _sqlite_engine(url, immediate=True)
-            self._reader = _sqlite_engine(url, immediate=False)
-        else:
-            self._writer = create_engine(url, pool_pre_ping=True)
-            self._reader = self._writer
+    def __init__(self, database: Database | str) -> None:
+        self.db = database if isinstance(database, Database) else Database(database)
+        self._write = self.db.write
+        self._read = self.db.read
 
     def create_schema(self) -> None:
-        tables.metadata.create_all(self._writer)
+        self.db.create_schema()
 
     def dispose(self) -> None:
-        self._writer.dispose()
-        self._reader.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self._writer.begin() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StorageError(f"the job store refused a write: {exc.orig}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self._reader.connect() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StorageError(f"the job store cannot be read: {exc.orig}") from exc
+        self.db.dispose()
 
     # -- writes ---------------------------------------------------------------
 
@@ -201,7 +172,7 @@ class JobStore:
             )
 
     def _count(self, conn: Connection, service: str, **deltas: int) -> None:
-        insert = (postgresql if not self.is_sqlite else sqlite).insert
+        insert = self.db.insert()
         counters = tables.service_counters
         row = {"service": service, "total": 0, "cancelled": 0, "failed": 0}
         row |= {"succeeded": 0}
@@ -286,31 +257,3 @@ def _row_values(job: Job) -> dict[str, Any]:
         "worker": job.worker,
         "heartbeat_ms": job.heartbeat_ms,
     }
-
-
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    """An engine whose transactions begin the way SQLite needs for many processes.
-
-    Writers begin IMMEDIATE so that two processes never both hold a read snapshot and
-    then fail to upgrade it to a write (SQLite answers that with an instant "database
-    is locked" instead of waiting). Readers stay deferred and run beside a writer
-    thanks to WAL.
-    """
-    engine = create_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before submitJob answers, even if the machine
-        # loses power right after.
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine

@@ -7,13 +7,12 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
 )
 
-metadata = MetaData()
+from gpserver.db import metadata
 
 jobs = Table(
     "jobs",

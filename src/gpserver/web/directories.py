@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -21,18 +20,18 @@ def serve_file(request: Request, params: dict[str, Any]) -> Response:
     roots = {"arcgisjobs": site.config.jobs_dir, "arcgisoutput": site.output_root}
     if directory not in roots:
         raise NotFound(f"directory {directory} does not exist")
-    # Only what tools wrote is published; a job's inputs and messages are not files
-    # to hand out by URL.
-    if directory == "arcgisjobs" and "scratch" not in Path(relative).parts[:3]:
+    root = roots[directory].resolve()
+    path = (root / relative).resolve()
+    inside: tuple[str, ...] = ()
+    if root in path.parents:
+        inside = path.relative_to(root).parts
+    # Only what tools wrote is published: in the jobs directory that is a job's
+    # scratch folder (<service>/<jobId>/scratch/...), never its inputs or messages.
+    if directory == "arcgisjobs" and (len(inside) < 4 or inside[2] != "scratch"):
         raise NotFound(f"file {relative} does not exist")
-    return FileResponse(_inside(roots[directory], relative))
-
-
-def _inside(root: Path, relative: str) -> Path:
-    candidate = (root / relative).resolve()
-    if root.resolve() not in candidate.parents or not candidate.is_file():
+    if not inside or not path.is_file():
         raise NotFound(f"file {relative} does not exist")
-    return candidate
+    return FileResponse(path)
 
 
 routes = [

@@ -24,6 +24,7 @@ Handler = Callable[[Request, dict[str, Any]], Response]
 
 async def read_params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query_params)
+    request.state.form_keys = set()
     if request.method == "POST":
         content_type = request.headers.get("content-type", "")
         if "form" in content_type:
@@ -32,6 +33,7 @@ async def read_params(request: Request) -> dict[str, Any]:
                 if isinstance(value, UploadFile):
                     continue
                 params[key] = value
+                request.state.form_keys.add(key)
         elif "json" in content_type:
             raise BadRequest(
                 "Request body must be form-encoded "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gpserver.catalog.services import Catalog, Service
 from gpserver.catalog.tool import ParamSpec, TaskSpec
 from gpserver.gptypes import codec
+from gpserver.gptypes.spatialref import crs_from_wkid, crs_to_esri
 from gpserver.jobs.jobsdir import Message
 from gpserver.jobs.model import Job
 from gpserver.jobs.states import JobStatus
@@ -46,12 +48,17 @@ def info_json(site_root: str) -> dict[str, Any]:
     }
 
 
-def catalog_json(catalog: Catalog, folder: str) -> dict[str, Any]:
+def catalog_json(
+    catalog: Catalog, folder: str, visible: Callable[[str], bool]
+) -> dict[str, Any]:
+    """A folder's listing, showing only the services the caller may use."""
     return {
         "currentVersion": CURRENT_VERSION,
         "folders": catalog.folders() if not folder else [],
         "services": [
-            {"name": s.key, "type": "GPServer"} for s in catalog.in_folder(folder)
+            {"name": s.key, "type": "GPServer"}
+            for s in catalog.in_folder(folder)
+            if visible(s.key)
         ],
     }
 
@@ -115,7 +122,7 @@ def _default_json(spec: ParamSpec) -> Any:
             "exceededTransferLimit": False,
         }
         if spec.wkid is not None:
-            schema["spatialReference"] = {"wkid": spec.wkid}
+            schema["spatialReference"] = crs_to_esri(crs_from_wkid(spec.wkid))
         return schema
     if spec.data_type == "GPRecordSet":
         return {"fields": [], "features": [], "exceededTransferLimit": False}

@@ -18,10 +18,13 @@ from gpserver.catalog.tool import ParamSpec, TaskSpec
 from gpserver.errors import BadRequest, NotFound
 from gpserver.jobs.jobsdir import Message
 from gpserver.jobs.model import Job, is_job_id
+from gpserver.security.model import Principal
 from gpserver.site import Site
+from gpserver.web.auth import principal_of
 from gpserver.web.endpoint import rest_endpoint
 from gpserver.web.formats import render, wanted_format
 from gpserver.web.rest import resources
+from gpserver.web.tokens import generate_token
 from gpserver.web.urls import absolute_file_urls, site_root
 
 METHODS = ["GET", "POST"]
@@ -79,10 +82,17 @@ def resolve(site: Site, path: str) -> Target:
 
 def services(request: Request, params: dict[str, Any]) -> Response:
     site: Site = request.app.state.site
+    principal = principal_of(request, params)
+    request.state.principal = principal
     target = resolve(site, request.path_params.get("path", ""))
     if target.service is None:
-        data = resources.catalog_json(site.catalog, target.folder)
+        data = resources.catalog_json(
+            site.catalog,
+            target.folder,
+            visible=lambda key: site.security.may_use_service(principal, key),
+        )
         return render(request, params, data, title=f"Folder: {target.folder or '/'}")
+    site.security.check_service(principal, target.service.key)
     if target.task is None:
         data = resources.service_json(target.service)
         return render(request, params, data, title=f"{target.service.key} (GPServer)")
@@ -100,7 +110,8 @@ def _submit(
     request: Request, params: dict[str, Any], site: Site, target: Target
 ) -> Response:
     assert target.service and target.task
-    job = site.submit_job(target.service, target.task.name, params, user=None)
+    principal: Principal = request.state.principal
+    job = site.submit_job(target.service, target.task.name, params, principal.username)
     if wanted_format(params) == "html":
         return RedirectResponse(
             f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}", 303
@@ -134,7 +145,7 @@ def _job_resource(
     request: Request, params: dict[str, Any], site: Site, target: Target
 ) -> Response:
     assert target.service and target.task
-    job = _find_job(site, target)
+    job = _find_job(request, site, target)
     if target.job_operation == "cancel":
         job = site.jobs.request_cancel(job.job_id)
         data = {"jobId": job.job_id, "jobStatus": job.status.esri_name}
@@ -187,18 +198,28 @@ def _wrap_input(spec: ParamSpec, value: Any) -> dict[str, Any]:
     return {"paramName": spec.name, "dataType": spec.data_type, "value": value}
 
 
-def _find_job(site: Site, target: Target) -> Job:
+def _find_job(request: Request, site: Site, target: Target) -> Job:
     assert target.service and target.task
     if not is_job_id(target.job_id):
         raise NotFound(f"job {target.job_id} does not exist")
     job = site.jobs.get(target.job_id)
-    if job.service != target.service.key or job.task != target.task.name:
+    principal: Principal = request.state.principal
+    # Someone else's job answers exactly as a job that does not exist.
+    if (
+        job.service != target.service.key
+        or job.task != target.task.name
+        or not principal.may_see_job_of(job.username)
+    ):
         raise NotFound(f"job {target.job_id} does not exist")
     return job
 
 
 def _messages_from_json(messages: list[dict[str, str]]) -> list[Message]:
     return [Message(m["type"], m["description"]) for m in messages]
+
+
+def token_endpoint(request: Request, params: dict[str, Any]) -> Response:
+    return render(request, params, generate_token(request, params), title="Token")
 
 
 def info(request: Request, params: dict[str, Any]) -> Response:
@@ -223,6 +244,11 @@ routes = [
     Route("/info", rest_endpoint(info), methods=METHODS),
     Route("/rest/info", rest_endpoint(info), methods=METHODS),
     Route("/rest/info/healthCheck", rest_endpoint(health_check), methods=METHODS),
+    Route("/tokens", rest_endpoint(token_endpoint), methods=METHODS),
+    Route("/tokens/generateToken", rest_endpoint(token_endpoint), methods=METHODS),
+    Route(
+        "/sharing/rest/generateToken", rest_endpoint(token_endpoint), methods=METHODS
+    ),
     Route("/rest/services", rest_endpoint(services), methods=METHODS),
     Route("/rest/services/{path:path}", rest_endpoint(services), methods=METHODS),
 ]

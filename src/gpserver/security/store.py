@@ -1,0 +1,358 @@
+"""Every SQL statement on users, roles, permissions and security settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, update
+
+from gpserver.db import Database
+from gpserver.errors import BadRequest, NotFound
+from gpserver.jobs.model import now_ms
+from gpserver.security import tables
+from gpserver.security.model import Role, User
+
+
+def key(name: str) -> str:
+    return name.strip().lower()
+
+
+class SecurityStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- users ----------------------------------------------------------------
+
+    def get_user(self, username: str) -> User | None:
+        row = self._user_row(username)
+        return _user(row) if row is not None else None
+
+    def password_hash(self, username: str) -> str | None:
+        row = self._user_row(username)
+        return row.password_hash if row is not None else None
+
+    def count_users(self) -> int:
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(tables.users)
+                ).scalar_one()
+            )
+
+    def add_user(self, user: User, password_hash: str) -> None:
+        with self.db.write() as conn:
+            if self._exists(conn, tables.users.c.user_key, key(user.username)):
+                raise BadRequest(f"user {user.username} already exists")
+            conn.execute(
+                tables.users.insert().values(
+                    user_key=key(user.username),
+                    username=user.username,
+                    fullname=user.fullname,
+                    email=user.email,
+                    description=user.description,
+                    password_hash=password_hash,
+                    token_version=1,
+                    created_ms=now_ms(),
+                )
+            )
+
+    def update_user(self, username: str, **fields: Any) -> None:
+        with self.db.write() as conn:
+            done = conn.execute(
+                update(tables.users)
+                .where(tables.users.c.user_key == key(username))
+                .values(**fields)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"user {username} does not exist")
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        """Change a password and end every token issued before."""
+        with self.db.write() as conn:
+            done = conn.execute(
+                update(tables.users)
+                .where(tables.users.c.user_key == key(username))
+                .values(
+                    password_hash=password_hash,
+                    token_version=tables.users.c.token_version + 1,
+                )
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"user {username} does not exist")
+
+    def remove_user(self, username: str) -> None:
+        with self.db.write() as conn:
+            done = conn.execute(
+                delete(tables.users).where(tables.users.c.user_key == key(username))
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"user {username} does not exist")
+            conn.execute(
+                delete(tables.user_roles).where(
+                    tables.user_roles.c.user_key == key(username)
+                )
+            )
+
+    def list_users(
+        self, start: int, size: int, text: str = ""
+    ) -> tuple[list[User], bool]:
+        """A page of users by name, and whether more follow."""
+        query = select(tables.users).order_by(tables.users.c.user_key)
+        if text:
+            query = query.where(
+                tables.users.c.user_key.contains(key(text), autoescape=True)
+            )
+        with self.db.read() as conn:
+            rows = conn.execute(query.offset(start).limit(size + 1)).all()
+        return [_user(r) for r in rows[:size]], len(rows) > size
+
+    # -- roles ----------------------------------------------------------------
+
+    def get_role(self, rolename: str) -> Role | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(tables.roles).where(tables.roles.c.role_key == key(rolename))
+            ).one_or_none()
+        return _role(row) if row is not None else None
+
+    def add_role(self, role: Role) -> None:
+        with self.db.write() as conn:
+            if self._exists(conn, tables.roles.c.role_key, key(role.rolename)):
+                raise BadRequest(f"role {role.rolename} already exists")
+            conn.execute(
+                tables.roles.insert().values(
+                    role_key=key(role.rolename),
+                    rolename=role.rolename,
+                    description=role.description,
+                    privilege=role.privilege,
+                    admin_privileges=",".join(role.admin_privileges),
+                )
+            )
+
+    def update_role(self, rolename: str, **fields: Any) -> None:
+        if "admin_privileges" in fields:
+            fields["admin_privileges"] = ",".join(fields["admin_privileges"])
+        with self.db.write() as conn:
+            done = conn.execute(
+                update(tables.roles)
+                .where(tables.roles.c.role_key == key(rolename))
+                .values(**fields)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"role {rolename} does not exist")
+
+    def remove_role(self, rolename: str) -> None:
+        with self.db.write() as conn:
+            done = conn.execute(
+                delete(tables.roles).where(tables.roles.c.role_key == key(rolename))
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"role {rolename} does not exist")
+            conn.execute(
+                delete(tables.user_roles).where(
+                    tables.user_roles.c.role_key == key(rolename)
+                )
+            )
+            conn.execute(
+                delete(tables.permissions).where(
+                    tables.permissions.c.principal_key == key(rolename)
+                )
+            )
+
+    def list_roles(
+        self, start: int, size: int, text: str = ""
+    ) -> tuple[list[Role], bool]:
+        query = select(tables.roles).order_by(tables.roles.c.role_key)
+        if text:
+            query = query.where(
+                tables.roles.c.role_key.contains(key(text), autoescape=True)
+            )
+        with self.db.read() as conn:
+            rows = conn.execute(query.offset(start).limit(size + 1)).all()
+        return [_role(r) for r in rows[:size]], len(rows) > size
+
+    def roles_with_privilege(self, privilege: str) -> list[Role]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tables.roles)
+                .where(tables.roles.c.privilege == privilege)
+                .order_by(tables.roles.c.role_key)
+            ).all()
+        return [_role(r) for r in rows]
+
+    # -- membership -----------------------------------------------------------
+
+    def link(self, username: str, rolenames: list[str]) -> None:
+        """Put a user in roles; both must exist, and an existing link is kept."""
+        with self.db.write() as conn:
+            self._require(conn, tables.users.c.user_key, username, "user")
+            for rolename in rolenames:
+                self._require(conn, tables.roles.c.role_key, rolename, "role")
+                statement = self.db.insert()(tables.user_roles).values(
+                    user_key=key(username), role_key=key(rolename)
+                )
+                conn.execute(statement.on_conflict_do_nothing())
+
+    def unlink(self, username: str, rolenames: list[str]) -> None:
+        with self.db.write() as conn:
+            self._require(conn, tables.users.c.user_key, username, "user")
+            conn.execute(
+                delete(tables.user_roles)
+                .where(tables.user_roles.c.user_key == key(username))
+                .where(tables.user_roles.c.role_key.in_([key(r) for r in rolenames]))
+            )
+
+    def roles_of(self, username: str) -> list[Role]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tables.roles)
+                .join(
+                    tables.user_roles,
+                    tables.user_roles.c.role_key == tables.roles.c.role_key,
+                )
+                .where(tables.user_roles.c.user_key == key(username))
+                .order_by(tables.roles.c.role_key)
+            ).all()
+        return [_role(r) for r in rows]
+
+    def users_in(self, rolename: str) -> list[User]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tables.users)
+                .join(
+                    tables.user_roles,
+                    tables.user_roles.c.user_key == tables.users.c.user_key,
+                )
+                .where(tables.user_roles.c.role_key == key(rolename))
+                .order_by(tables.users.c.user_key)
+            ).all()
+        return [_user(r) for r in rows]
+
+    # -- permissions ----------------------------------------------------------
+
+    def permissions(self, resource: str) -> list[tuple[str, bool]]:
+        """The (principal, isAllowed) entries set on one resource."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tables.permissions.c.principal, tables.permissions.c.is_allowed)
+                .where(tables.permissions.c.resource == resource)
+                .order_by(tables.permissions.c.principal_key)
+            ).all()
+        return [(r.principal, bool(r.is_allowed)) for r in rows]
+
+    def all_permissions(self) -> dict[str, list[tuple[str, bool]]]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(tables.permissions)).all()
+        found: dict[str, list[tuple[str, bool]]] = {}
+        for row in rows:
+            found.setdefault(row.resource, []).append(
+                (row.principal, bool(row.is_allowed))
+            )
+        return found
+
+    def set_permission(self, resource: str, principal: str, allowed: bool) -> None:
+        with self.db.write() as conn:
+            statement = self.db.insert()(tables.permissions).values(
+                resource=resource,
+                principal_key=key(principal),
+                principal=principal,
+                is_allowed=allowed,
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["resource", "principal_key"],
+                    set_={"is_allowed": allowed, "principal": principal},
+                )
+            )
+
+    # -- settings and sign-in failures ------------------------------------------
+
+    def setting(self, name: str) -> str | None:
+        with self.db.read() as conn:
+            value = conn.execute(
+                select(tables.settings.c.value).where(tables.settings.c.name == name)
+            ).scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def set_setting(
+        self, name: str, value: str, *, only_if_missing: bool = False
+    ) -> str:
+        """Store a setting; with ``only_if_missing`` the first writer wins."""
+        with self.db.write() as conn:
+            statement = self.db.insert()(tables.settings).values(name=name, value=value)
+            if only_if_missing:
+                conn.execute(statement.on_conflict_do_nothing())
+            else:
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["name"], set_={"value": value}
+                    )
+                )
+            stored = conn.execute(
+                select(tables.settings.c.value).where(tables.settings.c.name == name)
+            ).scalar_one()
+        return str(stored)
+
+    def failures(self, subject: str) -> tuple[int, int]:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(tables.signin_failures).where(
+                    tables.signin_failures.c.subject == subject
+                )
+            ).one_or_none()
+        return (row.failures, row.last_ms) if row is not None else (0, 0)
+
+    def record_failure(self, subject: str, when_ms: int) -> None:
+        with self.db.write() as conn:
+            statement = self.db.insert()(tables.signin_failures).values(
+                subject=subject, failures=1, last_ms=when_ms
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["subject"],
+                    set_={
+                        "failures": tables.signin_failures.c.failures + 1,
+                        "last_ms": when_ms,
+                    },
+                )
+            )
+
+    def clear_failures(self, subject: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                delete(tables.signin_failures).where(
+                    tables.signin_failures.c.subject == subject
+                )
+            )
+
+    # -- helpers --------------------------------------------------------------
+
+    def _user_row(self, username: str) -> Row[Any] | None:
+        with self.db.read() as conn:
+            return conn.execute(
+                select(tables.users).where(tables.users.c.user_key == key(username))
+            ).one_or_none()
+
+    @staticmethod
+    def _exists(conn: Any, column: Any, value: str) -> bool:
+        return conn.execute(select(column).where(column == value)).first() is not None
+
+    def _require(self, conn: Any, column: Any, name: str, kind: str) -> None:
+        if not self._exists(conn, column, key(name)):
+            raise NotFound(f"{kind} {name} does not exist")
+
+
+def _user(row: Any) -> User:
+    return User(
+        username=row.username,
+        fullname=row.fullname,
+        email=row.email,
+        description=row.description,
+        token_version=row.token_version,
+        created_ms=row.created_ms,
+    )
+
+
+def _role(row: Any) -> Role:
+    extra = tuple(p for p in row.admin_privileges.split(",") if p)
+    return Role(row.rolename, row.description, row.privilege, extra)
