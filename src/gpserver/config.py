@@ -6,6 +6,7 @@ what is wrong, so a broken configuration stops start-up with one clear line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass
@@ -44,6 +45,27 @@ class ServiceConfig:
     @property
     def is_async(self) -> bool:
         return self.execution_type == "asynchronous"
+
+    def to_table(self) -> dict[str, Any]:
+        """The service as a [[services]] table, the form edits are checked in."""
+        return {
+            "folder": self.folder,
+            "name": self.name,
+            "toolbox": self.toolbox,
+            "executionType": self.execution_type,
+            "description": self.description,
+            "minInstancesPerNode": self.min_instances,
+            "maxInstancesPerNode": self.max_instances,
+            "maxUsageTime": self.max_usage_time,
+            "maxWaitTime": self.max_wait_time,
+            "maximumRecords": self.maximum_records,
+            "showMessages": self.show_messages,
+        }
+
+    def edited(self, changes: dict[str, Any], where: str) -> ServiceConfig:
+        """This service with ``changes`` applied, checked like the file is."""
+        edited = parse_service({**self.to_table(), **changes}, where)
+        return dataclasses.replace(edited, source=self.source)
 
 
 @dataclass(frozen=True)
@@ -122,7 +144,8 @@ def _services(document: dict[str, Any], where: str) -> list[ServiceConfig]:
             f"{where}: services: expected an array of tables ([[services]])"
         )
     return [
-        _service(entry, f"{where}: services[{i}]") for i, entry in enumerate(entries)
+        parse_service(entry, f"{where}: services[{i}]")
+        for i, entry in enumerate(entries)
     ]
 
 
@@ -141,7 +164,7 @@ _SERVICE_KEYS = {
 }
 
 
-def _service(entry: Any, where: str) -> ServiceConfig:
+def parse_service(entry: Any, where: str) -> ServiceConfig:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a table")
     unknown = set(entry) - _SERVICE_KEYS

@@ -47,7 +47,8 @@ class Database:
     def create_schema(self) -> None:
         # Importing the table modules registers their tables on the shared metadata.
         import gpserver.jobs.tables
-        import gpserver.security.tables  # noqa: F401
+        import gpserver.security.tables
+        import gpserver.settings  # noqa: F401
 
         metadata.create_all(self._writer)
 

@@ -5,15 +5,17 @@ This is the one object the web layer and the CLI hold. It knows nothing of HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpserver.catalog.services import Catalog, Service
+from gpserver.catalog.state import STOPPED, ServiceStates
 from gpserver.config import SiteConfig
 from gpserver.db import Database
-from gpserver.errors import BadRequest
+from gpserver.errors import BadRequest, ServiceBusy
 from gpserver.execution.pool import LocalExecutor, ServicePool
 from gpserver.execution.runner import prepare_request
 from gpserver.execution.worker import WorkerSettings
@@ -22,6 +24,7 @@ from gpserver.jobs.model import Job
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.store import JobStore
 from gpserver.security.service import Security
+from gpserver.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,11 @@ class Site:
     executor: LocalExecutor
     output_root: Path
     security: Security
+    states: ServiceStates
 
     @classmethod
     def open(cls, config: SiteConfig, log_level: int = logging.INFO) -> Site:
         """Check and prepare everything the site needs; start nothing yet."""
-        catalog = Catalog.load(config.services)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         directory = JobsDirectory(config.jobs_dir)
         directory.ensure_writable()
@@ -46,6 +49,8 @@ class Site:
         output_root.mkdir(parents=True, exist_ok=True)
         database = Database(config.database_url)
         database.create_schema()
+        states = ServiceStates(SettingsStore(database))
+        catalog = Catalog.load(states.apply_edits(s) for s in config.services)
         jobs = Jobs(JobStore(database), directory)
         pools = {
             service.key: ServicePool(
@@ -61,7 +66,10 @@ class Site:
             for service in catalog
         }
         security = Security(database)
-        return cls(config, catalog, jobs, LocalExecutor(pools), output_root, security)
+        executor = LocalExecutor(pools)
+        for service in catalog:
+            pools[service.key].paused = states.state(service.key) == STOPPED
+        return cls(config, catalog, jobs, executor, output_root, security, states)
 
     def start(self) -> None:
         self.security.ensure_primary_admin(self.config.data_dir)
@@ -91,6 +99,44 @@ class Site:
             problems.append(str(exc))
         return problems
 
+    # -- service lifecycle ----------------------------------------------------
+
+    def service_state(self, key: str) -> str:
+        return self.states.state(key)
+
+    def set_service_state(self, key: str, state: str) -> None:
+        service = self.catalog.get(key)
+        self.states.set_state(service.key, state)
+        self.executor.pools[service.key].pause(state == STOPPED)
+        log.info(
+            "service %s %s",
+            service.key,
+            state.lower(),
+            extra={"event": "service.state", "service": service.key},
+        )
+
+    def edit_service(self, key: str, changes: dict[str, Any]) -> Service:
+        service = self.catalog.get(key)
+        config = self.states.edit(service.config, changes)
+        edited = dataclasses.replace(service, config=config)
+        self.catalog.replace(edited)
+        self.executor.pools[key].reconfigure(config)
+        log.info(
+            "service %s edited: %s",
+            key,
+            ", ".join(f"{k}={v}" for k, v in sorted(changes.items())),
+            extra={"event": "service.edited", "service": key},
+        )
+        return edited
+
+    def _check_started(self, service: Service) -> None:
+        # The pool holds this node's view of the state, read from the store at
+        # start and changed by the admin's start and stop, so submits need no query.
+        if self.executor.pools[service.key].paused:
+            raise ServiceBusy(
+                f"Service {service.key} is stopped; an administrator can start it",
+            )
+
     # -- the GP operations ----------------------------------------------------
 
     def submit_job(
@@ -101,6 +147,7 @@ class Site:
             raise BadRequest(
                 f"{service.key} is a synchronous service: use execute, not submitJob"
             )
+        self._check_started(service)
         task = service.task(task_name)
         inputs, context = prepare_request(task, params)
         job = self.jobs.submit(
@@ -116,6 +163,7 @@ class Site:
             raise BadRequest(
                 f"{service.key} is an asynchronous service: use submitJob, not execute"
             )
+        self._check_started(service)
         task = service.task(task_name)
         inputs, context = prepare_request(task, params)
         answer: dict[str, Any] = self.executor.execute(

@@ -45,6 +45,9 @@ class Catalog:
     def __iter__(self) -> Iterator[Service]:
         return iter(self._services.values())
 
+    def replace(self, service: Service) -> None:
+        self._services[service.key] = service
+
     def get(self, key: str) -> Service:
         try:
             return self._services[key]

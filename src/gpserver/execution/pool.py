@@ -10,6 +10,7 @@ cancellation stops), and fails the job of a worker that died.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import multiprocessing
@@ -84,6 +85,7 @@ class ServicePool:
         self._last_status = 0.0
         self._last_heartbeat = 0.0
         self._pending_claim = True
+        self.paused = False
 
     # -- used by other threads ------------------------------------------------
 
@@ -106,6 +108,17 @@ class ServicePool:
         self.notify()
         limit = self.config.max_wait_time + self.config.max_usage_time + 5
         return request.future.result(timeout=limit)
+
+    def reconfigure(self, config: ServiceConfig) -> None:
+        """Apply edited service settings; running jobs keep the limits they had."""
+        self.config = config
+        self.settings = dataclasses.replace(self.settings, service=config)
+        self.notify()
+
+    def pause(self, paused: bool) -> None:
+        """A stopped service takes no new work; what is queued waits for a start."""
+        self.paused = paused
+        self.notify()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -136,8 +149,7 @@ class ServicePool:
                 self._pending_claim = True
         self._read_workers()
         self._reap_dead()
-        while len(self.workers) < self.config.min_instances:
-            self._spawn()
+        self._fit_to_limits()
         now = time.monotonic()
         if now - self._last_status >= STATUS_INTERVAL:
             self._last_status = now
@@ -147,6 +159,14 @@ class ServicePool:
         if now - self._last_heartbeat >= HEARTBEAT_INTERVAL:
             self._last_heartbeat = now
             self.jobs.store.heartbeat(w.job.job_id for w in self.workers if w.job)
+
+    def _fit_to_limits(self) -> None:
+        """Keep the instance counts within the (possibly just edited) limits."""
+        while len(self.workers) < self.config.min_instances:
+            self._spawn()
+        idle = [w for w in self.workers if w.ready and not w.busy]
+        while len(self.workers) > self.config.max_instances and idle:
+            self._end_worker(idle.pop(), graceful=True)
 
     def _read_workers(self) -> None:
         for worker in self.workers:
@@ -271,7 +291,7 @@ class ServicePool:
             if request is not None:
                 self._assign(worker, request=request)
                 continue
-            if not self.config.is_async:
+            if not self.config.is_async or self.paused:
                 break
             if not self._pending_claim and now - self._last_poll < POLL_INTERVAL:
                 break
@@ -325,10 +345,10 @@ class ServicePool:
         worker.cancel_seen = None
         if job is not None:
             worker.job = job
-            worker.conn.send(("job", job.job_id))
+            worker.conn.send(("job", job.job_id, self.config))
         elif request is not None:
             worker.request = request
-            worker.conn.send(("execute", request.payload))
+            worker.conn.send(("execute", request.payload, self.config))
 
     def _spawn(self) -> None:
         parent, child = _mp.Pipe()

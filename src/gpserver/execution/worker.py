@@ -8,6 +8,7 @@ handed a synchronous request and sends the answer back over the pipe.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -62,6 +63,9 @@ def worker_main(conn: Connection, settings: WorkerSettings) -> None:
         kind = message[0]
         if kind == "stop":
             break
+        # Each request carries the service's settings as they are now, so an
+        # administrator's edit applies to the next job without restarting workers.
+        service = dataclasses.replace(service, config=message[2])
         if kind == "job":
             run_job(jobs, service, message[1])
             conn.send(("done", message[1]))

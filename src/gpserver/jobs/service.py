@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import Any
 
 from gpserver.errors import BadRequest, NotFound
 from gpserver.jobs.jobsdir import JobsDirectory, Message
 from gpserver.jobs.model import Job, Statistics, new_job_id, now_ms
-from gpserver.jobs.states import JobStatus
+from gpserver.jobs.states import QUEUED, IllegalTransition, JobStatus
 from gpserver.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,54 @@ class Jobs:
     def finish_cancelled(self, job: Job) -> Job:
         self.add_message(job, WARNING, "The job was cancelled.")
         return self._move(job, JobStatus.CANCELLED, ended_ms=now_ms())
+
+    def delete(self, job_id: str, wait_seconds: float = 5.0) -> None:
+        """Cancel a job if it still runs, then remove its row, counts and folder.
+
+        Order matters for crashes: the row moves to Deleting (leaving the counts in
+        the same transaction), then the folder goes, then the row. A crash between
+        leaves a Deleting row that start-up finishes removing.
+        """
+        job = self.get(job_id)
+        if not job.status.is_finished and job.status is not JobStatus.DELETING:
+            self.request_cancel(job_id)
+            job = self._wait_finished(job_id, wait_seconds)
+        try:
+            job = self._move(job, JobStatus.DELETING)
+        except IllegalTransition:
+            raise NotFound(f"job {job_id} does not exist") from None
+        self.directory.remove(job.service, job_id)
+        self.store.remove_deleted(job_id)
+        log.info(
+            "job %s deleted from %s",
+            job_id,
+            job.service,
+            extra={"event": "job.deleted", "job_id": job_id},
+        )
+
+    def purge_queue(self, service: str) -> int:
+        """Cancel every job of a service that has not started; return how many."""
+        cancelled = 0
+        for job in self.store.in_states(QUEUED, service=service):
+            try:
+                self._move(job, JobStatus.CANCELLED, ended_ms=now_ms())
+            except (IllegalTransition, NotFound):
+                continue  # it started or ended meanwhile
+            cancelled += 1
+        return cancelled
+
+    def _wait_finished(self, job_id: str, wait_seconds: float) -> Job:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            job = self.get(job_id)
+            if job.status.is_finished:
+                return job
+            if time.monotonic() >= deadline:
+                raise BadRequest(
+                    f"Unable to delete job :[{job_id}]",
+                    [f"the job is {job.status.esri_name} and still stopping; retry"],
+                )
+            time.sleep(0.05)
 
     def fail_interrupted(self) -> int:
         """After a crash: end every job that was running when the server stopped."""

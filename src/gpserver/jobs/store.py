@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from gpserver.db import Database
 from gpserver.errors import NotFound
@@ -86,7 +87,25 @@ class JobStore:
             ).one()
             if wanted in _COUNTED:
                 self._count(conn, row.service, **{_COUNTED[wanted]: 1})
+            elif wanted is JobStatus.DELETING:
+                # A job being deleted is no longer held: it leaves the counts now,
+                # in the same transaction, so a crash before its row is gone cannot
+                # count it twice or not at all.
+                deltas = {"total": -1}
+                if previous in _COUNTED:
+                    deltas[_COUNTED[previous]] = -1
+                self._count(conn, row.service, **deltas)
         return Job.from_row(row), previous
+
+    def remove_deleted(self, job_id: str) -> bool:
+        """Drop the row of a job in Deleting; its counts were taken off already."""
+        with self._write() as conn:
+            removed = conn.execute(
+                delete(tables.jobs)
+                .where(tables.jobs.c.job_id == job_id)
+                .where(tables.jobs.c.status == JobStatus.DELETING.ordinal)
+            )
+        return removed.rowcount == 1
 
     def claim_next(self, service: str, worker: str, machine: str) -> Job | None:
         """Start the oldest queued job of a service, or return None."""
@@ -229,6 +248,41 @@ class JobStore:
                 ).scalar_one()
             )
 
+    def query(
+        self, service: str, filters: JobFilter, start: int, number: int
+    ) -> tuple[int, list[Job]]:
+        """One page of a service's jobs by submission time, and how many match.
+
+        Oldest first, so that jobs submitted while a client pages through do not
+        shift the pages it has not read yet.
+        """
+        jobs = tables.jobs
+        where = [jobs.c.service == service]
+        if filters.start_ms is not None:
+            where.append(jobs.c.submitted_ms >= filters.start_ms)
+        if filters.end_ms is not None:
+            where.append(jobs.c.submitted_ms <= filters.end_ms)
+        if filters.status is not None:
+            where.append(jobs.c.status == filters.status.ordinal)
+        if filters.anonymous:
+            where.append(jobs.c.username.is_(None))
+        elif filters.username is not None:
+            where.append(func.lower(jobs.c.username) == filters.username.lower())
+        if filters.machine is not None:
+            where.append(func.lower(jobs.c.machine) == filters.machine.lower())
+        with self._read() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(jobs).where(*where)
+            ).scalar_one()
+            rows = conn.execute(
+                select(jobs)
+                .where(*where)
+                .order_by(jobs.c.submitted_ms, jobs.c.job_id)
+                .offset(start)
+                .limit(number)
+            ).all()
+        return int(total), [Job.from_row(r) for r in rows]
+
     def statistics(self, service: str) -> Statistics:
         counters = tables.service_counters
         with self._read() as conn:
@@ -238,6 +292,18 @@ class JobStore:
         if row is None:
             return Statistics()
         return Statistics(row.total, row.cancelled, row.failed, row.succeeded)
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What an admin query selects; None means "any"."""
+
+    start_ms: int | None = None
+    end_ms: int | None = None
+    status: JobStatus | None = None
+    username: str | None = None
+    anonymous: bool = False
+    machine: str | None = None
 
 
 def _row_values(job: Job) -> dict[str, Any]:

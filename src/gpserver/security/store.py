@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
@@ -10,7 +11,8 @@ from gpserver.db import Database
 from gpserver.errors import BadRequest, NotFound
 from gpserver.jobs.model import now_ms
 from gpserver.security import tables
-from gpserver.security.model import Role, User
+from gpserver.security.model import ADMINISTER, Role, User
+from gpserver.settings import SettingsStore
 
 
 def key(name: str) -> str:
@@ -20,6 +22,7 @@ def key(name: str) -> str:
 class SecurityStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.settings = SettingsStore(db)
 
     # -- users ----------------------------------------------------------------
 
@@ -51,7 +54,9 @@ class SecurityStore:
                     email=user.email,
                     description=user.description,
                     password_hash=password_hash,
-                    token_version=1,
+                    # Not 1: a user removed and added again under the same name
+                    # must not find the tokens of the old account working.
+                    token_version=secrets.randbelow(2**30) + 1,
                     created_ms=now_ms(),
                 )
             )
@@ -228,6 +233,24 @@ class SecurityStore:
             ).all()
         return [_user(r) for r in rows]
 
+    def administrator_links(self) -> list[tuple[str, str]]:
+        """(username, rolename) for each membership that makes someone an admin."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tables.users.c.username, tables.roles.c.rolename)
+                .select_from(tables.user_roles)
+                .join(
+                    tables.users,
+                    tables.users.c.user_key == tables.user_roles.c.user_key,
+                )
+                .join(
+                    tables.roles,
+                    tables.roles.c.role_key == tables.user_roles.c.role_key,
+                )
+                .where(tables.roles.c.privilege == ADMINISTER)
+            ).all()
+        return [(r.username, r.rolename) for r in rows]
+
     # -- permissions ----------------------------------------------------------
 
     def permissions(self, resource: str) -> list[tuple[str, bool]]:
@@ -268,30 +291,12 @@ class SecurityStore:
     # -- settings and sign-in failures ------------------------------------------
 
     def setting(self, name: str) -> str | None:
-        with self.db.read() as conn:
-            value = conn.execute(
-                select(tables.settings.c.value).where(tables.settings.c.name == name)
-            ).scalar_one_or_none()
-        return str(value) if value is not None else None
+        return self.settings.get(name)
 
     def set_setting(
         self, name: str, value: str, *, only_if_missing: bool = False
     ) -> str:
-        """Store a setting; with ``only_if_missing`` the first writer wins."""
-        with self.db.write() as conn:
-            statement = self.db.insert()(tables.settings).values(name=name, value=value)
-            if only_if_missing:
-                conn.execute(statement.on_conflict_do_nothing())
-            else:
-                conn.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["name"], set_={"value": value}
-                    )
-                )
-            stored = conn.execute(
-                select(tables.settings.c.value).where(tables.settings.c.name == name)
-            ).scalar_one()
-        return str(stored)
+        return self.settings.put(name, value, only_if_missing=only_if_missing)
 
     def failures(self, subject: str) -> tuple[int, int]:
         with self.db.read() as conn:

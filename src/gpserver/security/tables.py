@@ -51,13 +51,6 @@ permissions = Table(
     Column("is_allowed", Boolean, nullable=False),
 )
 
-settings = Table(
-    "settings",
-    metadata,
-    Column("name", String(255), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
 signin_failures = Table(
     "signin_failures",
     metadata,

@@ -18,8 +18,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gpserver.errors import NotFound
 from gpserver.site import Site
 from gpserver.web import directories
+from gpserver.web.admin import roles as admin_roles
 from gpserver.web.admin import root as admin_root
 from gpserver.web.admin import services as admin_services
+from gpserver.web.admin import users as admin_users
 from gpserver.web.endpoint import rest_endpoint
 from gpserver.web.rest import routes as rest_routes
 from gpserver.web.urls import CONTEXT
@@ -77,6 +79,8 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
                 *directories.routes,
                 *admin_root.routes,
                 *admin_services.routes,
+                *admin_users.routes,
+                *admin_roles.routes,
                 Route(
                     "/{rest:path}", rest_endpoint(not_found), methods=["GET", "POST"]
                 ),

@@ -42,6 +42,8 @@ class Operation:
     handler: AdminHandler
     methods: tuple[str, ...]
     action: bool
+    rule: str
+    """The privilege-table entry that guards it; several operations may share one."""
 
 
 OPERATIONS: dict[str, Operation] = {}
@@ -49,20 +51,26 @@ Resolver = Callable[[Request], str]
 
 
 def operation(
-    name: str, *, methods: Sequence[str] = ("GET", "POST"), action: bool = False
+    name: str,
+    *,
+    methods: Sequence[str] = ("GET", "POST"),
+    action: bool = False,
+    rule: str | None = None,
 ) -> Callable[[AdminHandler], AdminHandler]:
     """Register an admin operation; ``action`` marks those that change something.
 
-    The name must be in the privilege table, or the import fails: no admin
-    operation can exist without a rule.
+    The operation is guarded by the privilege-table entry ``rule`` (its own name
+    when not given), which must exist, or the import fails: no admin operation can
+    exist without a rule.
     """
+    rule = rule or name
 
     def register(handler: AdminHandler) -> AdminHandler:
-        if name not in ADMIN_ENDPOINTS:
+        if rule not in ADMIN_ENDPOINTS:
             raise KeyError(
-                f"admin endpoint {name!r} is missing from the privilege table"
+                f"admin endpoint {rule!r} is missing from the privilege table"
             )
-        OPERATIONS[name] = Operation(name, handler, tuple(methods), action)
+        OPERATIONS[name] = Operation(name, handler, tuple(methods), action, rule)
         return handler
 
     return register
@@ -82,7 +90,7 @@ def admin_route(path: str, resolve: Resolver | str) -> Route:
             raise MethodNotAllowed(name, request.state.operation.methods)
         principal = principal_of(request, params, body_only=request.method == "POST")
         request.state.principal = principal
-        check_admin(name, principal)
+        check_admin(request.state.operation.rule, principal)
         data = request.state.operation.handler(request, params, principal)
         if isinstance(data, Response):
             return data

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
 
 from gpserver.catalog.services import Service
+from gpserver.catalog.state import EDITABLE, STARTED, STOPPED, changes_from
 from gpserver.errors import BadRequest, NotFound
 from gpserver.security.model import EVERYONE, Principal
 from gpserver.site import Site
 from gpserver.web.admin.framework import SUCCESS, admin_route, operation
+from gpserver.web.admin.jobs import resolve_jobs
 
 SERVICE_SUFFIX = ".GPServer"
 
@@ -40,10 +43,12 @@ def resolve(request: Request) -> str:
         return "services.service"
     if rest == ["status"]:
         return "services.service.status"
+    if rest in (["start"], ["stop"], ["edit"]):
+        return f"services.service.{rest[0]}"
     if rest[0] == "permissions":
         return _permissions_operation(rest)
     if rest[0] == "jobs":
-        return _jobs_operation(request, rest[1:])
+        return resolve_jobs(request, rest[1:])
     raise NotFound(f"no resource at {request.url.path}")
 
 
@@ -61,10 +66,6 @@ def _permissions_operation(rest: list[str]) -> str:
     if rest == ["permissions", "add"]:
         return "services.permissions.add"
     raise NotFound(f"no resource at {'/'.join(rest)}")
-
-
-def _jobs_operation(request: Request, rest: list[str]) -> str:
-    raise NotFound(f"no resource at {request.url.path}")
 
 
 @operation("services.folder")
@@ -113,7 +114,45 @@ def service_json(request: Request, params: dict[str, Any], principal: Principal)
 def service_status(
     request: Request, params: dict[str, Any], principal: Principal
 ) -> Any:
-    return {"configuredState": "STARTED", "realTimeState": "STARTED"}
+    site: Site = request.app.state.site
+    state = site.service_state(request.state.service.key)
+    return {"configuredState": state, "realTimeState": state}
+
+
+@operation("services.service.start", methods=("POST",), action=True)
+def start(request: Request, params: dict[str, Any], principal: Principal) -> Any:
+    site: Site = request.app.state.site
+    site.set_service_state(request.state.service.key, STARTED)
+    return SUCCESS
+
+
+@operation("services.service.stop", methods=("POST",), action=True)
+def stop(request: Request, params: dict[str, Any], principal: Principal) -> Any:
+    site: Site = request.app.state.site
+    site.set_service_state(request.state.service.key, STOPPED)
+    return SUCCESS
+
+
+@operation("services.service.edit", methods=("POST",), action=True)
+def edit(request: Request, params: dict[str, Any], principal: Principal) -> Any:
+    site: Site = request.app.state.site
+    service_json = None
+    if params.get("service"):
+        try:
+            service_json = json.loads(str(params["service"]))
+        except json.JSONDecodeError:
+            service_json = None
+        if not isinstance(service_json, dict):
+            raise BadRequest(
+                "Invalid value for parameter 'service': expected the service's JSON"
+            )
+    changes = changes_from(params, service_json)
+    if not changes:
+        raise BadRequest(
+            "Nothing to edit: give service=<JSON> or one of " + ", ".join(EDITABLE)
+        )
+    site.edit_service(request.state.service.key, changes)
+    return SUCCESS
 
 
 @operation("services.permissions")
@@ -160,7 +199,7 @@ def admin_service_json(site: Site, service: Service) -> dict[str, Any]:
         "maxInstancesPerNode": config.max_instances,
         "maxWaitTime": config.max_wait_time,
         "maxUsageTime": config.max_usage_time,
-        "configuredState": "STARTED",
+        "configuredState": site.service_state(service.key),
         "private": False,
         "properties": {
             "toolbox": config.toolbox,
