@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from gpserver.cli_security import add_security_commands
 from gpserver.config import load_site
 from gpserver.db import safe_url
 from gpserver.errors import ConfigError, GPServerError
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     _site_options(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help="default: 127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: 6080")
+    serve.add_argument(
+        "--certfile", type=Path, help="serve HTTPS with this certificate"
+    )
+    serve.add_argument("--keyfile", type=Path, help="the certificate's private key")
     serve.set_defaults(command=serve_command)
 
     worker = commands.add_parser(
@@ -63,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="create or update the schema")
     _site_options(upgrade)
     upgrade.set_defaults(command=db_upgrade_command)
+
+    add_security_commands(commands, _site_options)
     return parser
 
 
@@ -82,9 +89,15 @@ def serve_command(args: argparse.Namespace) -> int:
     from gpserver.site import Site
     from gpserver.web.app import create_app
 
+    if (args.certfile is None) != (args.keyfile is None):
+        raise ConfigError("--certfile and --keyfile must be given together")
+    for path in (args.certfile, args.keyfile):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{path}: the file does not exist")
     config = load_site(args.config, args.data_dir.resolve())
     site = Site.open(config, log_level=logging.getLogger().level)
-    root = f"http://{_url_host(args.host)}:{args.port}/arcgis"
+    scheme = "https" if args.certfile else "http"
+    root = f"{scheme}://{_url_host(args.host)}:{args.port}/arcgis"
     log.info("data directory: %s", config.data_dir)
     log.info("job store: %s", safe_url(config.database_url))
     log.info("jobs directory: %s", config.jobs_dir)
@@ -104,6 +117,8 @@ def serve_command(args: argparse.Namespace) -> int:
         port=args.port,
         log_config=None,
         access_log=False,
+        ssl_certfile=str(args.certfile) if args.certfile else None,
+        ssl_keyfile=str(args.keyfile) if args.keyfile else None,
         timeout_graceful_shutdown=5,
     )
     return 0

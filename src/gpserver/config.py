@@ -20,6 +20,7 @@ EXECUTION_TYPES = ("asynchronous", "synchronous")
 SHOW_MESSAGES = ("None", "Error", "Warning", "Info")
 SAMPLES_CONFIG = "site.toml"
 TOKENS_OVER_HTTP = ("never", "loopback", "always")
+CLEANUP_MODES = ("NONE", "TIME_ELAPSED_SINCE_LAST_MODIFIED")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class SiteConfig:
     services: tuple[ServiceConfig, ...]
     source: Path | None = None
     tokens_over_http: str = "loopback"
+    cleanup_mode: str = "TIME_ELAPSED_SINCE_LAST_MODIFIED"
+    max_file_age: int = 360
+    cleanup_interval: float = 60.0
 
 
 def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
@@ -110,7 +114,19 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
             f"{where}: server.tokensOverHttp: {tokens_over_http!r} is not one of "
             f"{TOKENS_OVER_HTTP}"
         )
+    cleanup_mode = _text(server, "jobsCleanupMode", where, CLEANUP_MODES[1])
+    if cleanup_mode not in CLEANUP_MODES:
+        raise ConfigError(
+            f"{where}: server.jobsCleanupMode: {cleanup_mode!r} is not one of "
+            f"{CLEANUP_MODES}"
+        )
+    server_where = f"{where}: server"
     return SiteConfig(
+        cleanup_mode=cleanup_mode,
+        max_file_age=int(
+            _number(server, "jobsMaxFileAge", server_where, 360, integer=True)
+        ),
+        cleanup_interval=_number(server, "cleanupInterval", server_where, 60, low=0.1),
         data_dir=data_dir,
         tokens_over_http=tokens_over_http,
         jobs_dir=jobs_dir if jobs_dir.is_absolute() else data_dir / jobs_dir,

@@ -7,6 +7,7 @@ reads the same values and they survive restarts.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from sqlalchemy import Column, String, Table, Text, select
@@ -49,6 +50,33 @@ class SettingsStore:
                 select(settings.c.value).where(settings.c.name == name)
             ).scalar_one()
         return str(stored)
+
+    def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold a named lease for ``seconds`` unless someone else holds it now.
+
+        A lease, not a lock: a holder that dies lets it lapse, and the next one
+        takes over. The read and the write share one transaction (IMMEDIATE on
+        SQLite, a row lock on PostgreSQL), so two nodes never both win.
+        """
+        now = time.time()
+        with self.db.write() as conn:
+            current = conn.execute(
+                select(settings.c.value)
+                .where(settings.c.name == name)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if current is not None:
+                lease = json.loads(current)
+                if lease["holder"] != holder and lease["until"] > now:
+                    return False
+            value = json.dumps({"holder": holder, "until": now + seconds})
+            statement = self.db.insert()(settings).values(name=name, value=value)
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["name"], set_={"value": value}
+                )
+            )
+        return True
 
     def get_json(self, name: str) -> Any:
         text = self.get(name)

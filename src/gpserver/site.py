@@ -19,6 +19,7 @@ from gpserver.errors import BadRequest, ServiceBusy
 from gpserver.execution.pool import LocalExecutor, ServicePool
 from gpserver.execution.runner import prepare_request
 from gpserver.execution.worker import WorkerSettings
+from gpserver.jobs.cleanup import Cleanup, CleanupSettings, Sweeper
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.model import Job
 from gpserver.jobs.service import Jobs
@@ -38,6 +39,8 @@ class Site:
     output_root: Path
     security: Security
     states: ServiceStates
+    cleanup: Cleanup
+    sweeper: Sweeper
 
     @classmethod
     def open(cls, config: SiteConfig, log_level: int = logging.INFO) -> Site:
@@ -69,10 +72,29 @@ class Site:
         executor = LocalExecutor(pools)
         for service in catalog:
             pools[service.key].paused = states.state(service.key) == STOPPED
-        return cls(config, catalog, jobs, executor, output_root, security, states)
+        cleanup = Cleanup(
+            jobs,
+            SettingsStore(database),
+            CleanupSettings(config.cleanup_mode, config.max_file_age),
+        )
+        sweeper = Sweeper(cleanup, config.cleanup_interval)
+        return cls(
+            config,
+            catalog,
+            jobs,
+            executor,
+            output_root,
+            security,
+            states,
+            cleanup,
+            sweeper,
+        )
 
     def start(self) -> None:
         self.security.ensure_primary_admin(self.config.data_dir)
+        # In the embedded mode no other node can be half-way through a submit, so
+        # every folder without a record is debris; a shared store waits a minute.
+        self.cleanup.recover(orphan_min_age=0 if self.jobs.store.db.is_sqlite else 60)
         interrupted = self.jobs.fail_interrupted()
         if interrupted:
             log.warning(
@@ -81,8 +103,10 @@ class Site:
                 extra={"event": "site.recovered"},
             )
         self.executor.start()
+        self.sweeper.start()
 
     def stop(self) -> None:
+        self.sweeper.stop()
         self.executor.stop()
         self.jobs.store.dispose()
 

@@ -20,6 +20,7 @@ from gpserver.errors import NotFound
 from gpserver.jobs import tables
 from gpserver.jobs.model import Job, Statistics, now_ms
 from gpserver.jobs.states import (
+    FINISHED,
     JobStatus,
     allowed_sources,
     check_transition,
@@ -179,6 +180,14 @@ class JobStore:
                 .values(modified_ms=now_ms())
             )
 
+    def touch_all(self, job_ids: list[str]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id.in_(job_ids))
+                .values(modified_ms=now_ms())
+            )
+
     def heartbeat(self, job_ids: Iterable[str]) -> None:
         ids = list(job_ids)
         if not ids:
@@ -189,6 +198,73 @@ class JobStore:
                 .where(tables.jobs.c.job_id.in_(ids))
                 .values(heartbeat_ms=now_ms())
             )
+
+    def expired(
+        self, older_than_ms: int, limit: int, service: str | None = None
+    ) -> list[Job]:
+        """Finished jobs last changed before ``older_than_ms``, oldest first."""
+        jobs = tables.jobs
+        query = (
+            select(jobs)
+            .where(jobs.c.status.in_([s.ordinal for s in FINISHED]))
+            .where(jobs.c.modified_ms < older_than_ms)
+        )
+        if service is not None:
+            query = query.where(jobs.c.service == service)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(jobs.c.modified_ms).limit(limit)).all()
+        return [Job.from_row(r) for r in rows]
+
+    def mark_deleting(self, job_ids: list[str], older_than_ms: int) -> list[Job]:
+        """Move still-finished, still-expired jobs to Deleting in one transaction.
+
+        The counters lose them in the same transaction. Returns the jobs moved, with
+        the state they left, so their folders can be removed next.
+        """
+        jobs = tables.jobs
+        finished = [s.ordinal for s in FINISHED]
+        with self._write() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(jobs.c.job_id.in_(job_ids))
+                .where(jobs.c.status.in_(finished))
+                .where(jobs.c.modified_ms < older_than_ms)
+                .with_for_update()
+            ).all()
+            if not rows:
+                return []
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id.in_([r.job_id for r in rows]))
+                .where(jobs.c.status.in_(finished))
+                .values(status=JobStatus.DELETING.ordinal, modified_ms=now_ms())
+            )
+            deltas: dict[str, dict[str, int]] = {}
+            for row in rows:
+                counts = deltas.setdefault(row.service, {"total": 0})
+                counts["total"] -= 1
+                column = _COUNTED.get(JobStatus.from_ordinal(row.status))
+                if column:
+                    counts[column] = counts.get(column, 0) - 1
+            for service_key, counts in deltas.items():
+                self._count(conn, service_key, **counts)
+        return [Job.from_row(r) for r in rows]
+
+    def remove_all_deleted(self, job_ids: list[str]) -> int:
+        with self._write() as conn:
+            removed = conn.execute(
+                delete(tables.jobs)
+                .where(tables.jobs.c.job_id.in_(job_ids))
+                .where(tables.jobs.c.status == JobStatus.DELETING.ordinal)
+            )
+        return int(removed.rowcount)
+
+    def existing_ids(self, job_ids: list[str]) -> set[str]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(tables.jobs.c.job_id).where(tables.jobs.c.job_id.in_(job_ids))
+            ).scalars()
+            return set(rows)
 
     def _count(self, conn: Connection, service: str, **deltas: int) -> None:
         insert = self.db.insert()

@@ -29,6 +29,8 @@ _EDIT_SERVICES = frozenset({ADMINISTER, PUBLISH, UPDATE, SERVERS})
 _SECURITY = frozenset({ADMINISTER, SECURITY})
 _READ_JOBS = frozenset({ADMINISTER, UPDATE, DELETE, SECURITY, SERVERS})
 _CHANGE_JOBS = frozenset({ADMINISTER, DELETE})
+_SYSTEM = frozenset({ADMINISTER, SERVERS, SECURITY})
+_CHANGE_SYSTEM = frozenset({ADMINISTER, SERVERS})
 
 ADMIN_ENDPOINTS: dict[str, frozenset[str]] = {
     "generateToken": PUBLIC,
@@ -56,6 +58,11 @@ ADMIN_ENDPOINTS: dict[str, frozenset[str]] = {
     "jobs.job.cancel": _CHANGE_JOBS,
     "jobs.job.delete": _CHANGE_JOBS,
     "jobs.purgeQueue": _CHANGE_JOBS,
+    "system": _SYSTEM,
+    "system.directories": _SYSTEM,
+    "system.directories.directory": _SYSTEM,
+    "system.directories.edit": _CHANGE_SYSTEM,
+    "system.directories.clean": _CHANGE_SYSTEM,
 }
 
 

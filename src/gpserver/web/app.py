@@ -21,6 +21,7 @@ from gpserver.web import directories
 from gpserver.web.admin import roles as admin_roles
 from gpserver.web.admin import root as admin_root
 from gpserver.web.admin import services as admin_services
+from gpserver.web.admin import system as admin_system
 from gpserver.web.admin import users as admin_users
 from gpserver.web.endpoint import rest_endpoint
 from gpserver.web.rest import routes as rest_routes
@@ -79,6 +80,7 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
                 *directories.routes,
                 *admin_root.routes,
                 *admin_services.routes,
+                *admin_system.routes,
                 *admin_users.routes,
                 *admin_roles.routes,
                 Route(

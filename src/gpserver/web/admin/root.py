@@ -18,7 +18,7 @@ from gpserver.web.tokens import generate_token
 @operation("root")
 def root(request: Request, params: dict[str, Any], principal: Principal) -> Any:
     return {
-        "resources": ["services", "security", "info"],
+        "resources": ["services", "security", "system", "info"],
         "currentVersion": CURRENT_VERSION,
         "fullVersion": FULL_VERSION,
     }

@@ -1,0 +1,232 @@
+"""The jobs directory's cleanup, and the repairs a start-up makes after a crash.
+
+A job is removed in three steps, each safe to stop after: its row moves to Deleting
+(and leaves the counters) in one transaction, its folder is removed, then its row.
+Whatever a crash interrupts, :meth:`Cleanup.recover` finishes on the next start, so
+no job is ever half there: visible jobs have their folder, and folders belong to a
+job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gpserver.errors import BadRequest
+from gpserver.jobs.model import Job, now_ms
+from gpserver.jobs.service import Jobs
+from gpserver.jobs.states import JobStatus
+from gpserver.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+TIME_ELAPSED = "TIME_ELAPSED_SINCE_LAST_MODIFIED"
+NONE = "NONE"
+MODES = (NONE, TIME_ELAPSED)
+SETTING = "directories.arcgisjobs"
+LEASE = "cleanup.lease"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    mode: str = TIME_ELAPSED
+    max_file_age: int = 360
+    """Minutes after its last change that a finished job is removed."""
+
+    def checked(self) -> CleanupSettings:
+        if self.mode not in MODES:
+            raise BadRequest(
+                f"Invalid value for parameter 'cleanupMode': {self.mode!r} is not one "
+                f"of {', '.join(MODES)}"
+            )
+        if self.max_file_age < 1:
+            raise BadRequest(
+                "Invalid value for parameter 'maxFileAge': expected a whole number of "
+                f"minutes of at least 1, got {self.max_file_age!r}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Recovery:
+    deletions_finished: int = 0
+    orphan_folders: int = 0
+    missing_folders: int = 0
+
+
+class Cleanup:
+    def __init__(
+        self, jobs: Jobs, settings: SettingsStore, defaults: CleanupSettings
+    ) -> None:
+        self.jobs = jobs
+        self.settings_store = settings
+        self.defaults = defaults
+
+    def settings(self) -> CleanupSettings:
+        stored = self.settings_store.get_json(SETTING)
+        if not stored:
+            return self.defaults
+        return CleanupSettings(stored["cleanupMode"], int(stored["maxFileAge"]))
+
+    def update(self, settings: CleanupSettings) -> CleanupSettings:
+        settings.checked()
+        self.settings_store.put_json(
+            SETTING,
+            {"cleanupMode": settings.mode, "maxFileAge": settings.max_file_age},
+        )
+        log.info(
+            "jobs directory cleanup set to %s after %d minutes",
+            settings.mode,
+            settings.max_file_age,
+            extra={"event": "cleanup.settings"},
+        )
+        return settings
+
+    def sweep(
+        self,
+        max_age_minutes: float,
+        service: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Remove every finished job older than the age; return how many went."""
+        cutoff = now_ms() - int(max_age_minutes * 60_000)
+        removed = 0
+        while True:
+            candidates = self.jobs.store.expired(cutoff, BATCH, service)
+            if not candidates:
+                break
+            fresh = {
+                j.job_id for j in candidates if self._folder_changed_since(j, cutoff)
+            }
+            if fresh:
+                # A folder written to recently (by hand, or a tool still closing a
+                # file) is younger than its record says: leave it for a later sweep.
+                self.jobs.store.touch_all(sorted(fresh))
+            batch = [j.job_id for j in candidates if j.job_id not in fresh]
+            gone = self._remove(batch, cutoff)
+            removed += gone
+            if progress is not None:
+                progress(gone)
+        if removed:
+            log.info(
+                "cleanup removed %d finished jobs older than %g minutes",
+                removed,
+                max_age_minutes,
+                extra={"event": "cleanup.swept", "count": removed},
+            )
+        return removed
+
+    def _remove(self, job_ids: list[str], cutoff: int) -> int:
+        if not job_ids:
+            return 0
+        moved = self.jobs.store.mark_deleting(job_ids, cutoff)
+        for job in moved:
+            self.jobs.directory.remove(job.service, job.job_id)
+        return self.jobs.store.remove_all_deleted([j.job_id for j in moved])
+
+    def _folder_changed_since(self, job: Job, cutoff_ms: int) -> bool:
+        folder = self.jobs.directory.job_dir(job.service, job.job_id)
+        try:
+            return os.stat(folder).st_mtime * 1000 > cutoff_ms
+        except FileNotFoundError:
+            return False
+
+    def recover(self, orphan_min_age: float) -> Recovery:
+        """Finish what a crash interrupted; see the module docstring."""
+        deleting = self.jobs.store.in_states([JobStatus.DELETING])
+        for job in deleting:
+            self.jobs.directory.remove(job.service, job.job_id)
+        self.jobs.store.remove_all_deleted([j.job_id for j in deleting])
+
+        orphans = self.remove_orphan_folders(orphan_min_age)
+        missing = 0
+        for job in self.jobs.store.in_states(
+            [JobStatus.NEW, JobStatus.SUBMITTED, JobStatus.WAITING, JobStatus.EXECUTING]
+        ):
+            if not self.jobs.directory.job_dir(job.service, job.job_id).is_dir():
+                missing += 1
+                self.jobs.directory.job_dir(job.service, job.job_id).mkdir(parents=True)
+                self.jobs.fail(
+                    job,
+                    "The job's folder in the jobs directory disappeared; its inputs "
+                    "are lost. Submit it again.",
+                )
+        report = Recovery(len(deleting), orphans, missing)
+        if report != Recovery():
+            log.warning(
+                "start-up repaired the jobs directory: %d deletions finished, %d "
+                "folders without a job removed, %d jobs without a folder failed",
+                report.deletions_finished,
+                report.orphan_folders,
+                report.missing_folders,
+                extra={"event": "cleanup.recovered"},
+            )
+        return report
+
+    def remove_orphan_folders(self, min_age_seconds: float) -> int:
+        """Remove job folders that have no record and are older than the age.
+
+        A submit writes the folder just before the record, so a very young folder
+        without a record may be a submit in flight on another node.
+        """
+        root = self.jobs.directory.root
+        if not root.is_dir():
+            return 0
+        limit = time.time() - min_age_seconds
+        removed = 0
+        for service_dir in root.iterdir():
+            if not service_dir.is_dir():
+                continue
+            folders = [p for p in service_dir.iterdir() if p.is_dir()]
+            for start in range(0, len(folders), BATCH):
+                chunk = folders[start : start + BATCH]
+                known = self.jobs.store.existing_ids([p.name for p in chunk])
+                for folder in chunk:
+                    if folder.name in known or folder.stat().st_mtime > limit:
+                        continue
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+        return removed
+
+
+class Sweeper:
+    """A thread that sweeps on an interval, on one node at a time (by lease)."""
+
+    def __init__(self, cleanup: Cleanup, interval: float) -> None:
+        self.cleanup = cleanup
+        self.interval = interval
+        self.holder = f"{cleanup.jobs.machine}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("cleanup sweep failed; it runs again next interval")
+
+    def run_once(self) -> int:
+        settings = self.cleanup.settings()
+        if settings.mode != TIME_ELAPSED:
+            return 0
+        if not self.cleanup.settings_store.claim_lease(
+            LEASE, self.holder, self.interval * 3
+        ):
+            return 0
+        return self.cleanup.sweep(settings.max_file_age)
