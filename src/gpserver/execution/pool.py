@@ -127,6 +127,8 @@ class ServicePool:
             self._thread.join(timeout=10)
         for worker in list(self.workers):
             self._end_worker(worker, graceful=True)
+        self._wake_read.close()
+        self._wake_write.close()
 
     # -- the supervisor thread ------------------------------------------------
 

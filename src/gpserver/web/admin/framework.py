@@ -107,6 +107,7 @@ def admin_route(path: str, resolve: Resolver | str) -> Route:
         _audit(request, "done", "")
         return response
 
+    endpoint.guarded = True  # type: ignore[attr-defined]
     return Route(path, endpoint, methods=["GET", "POST"])
 
 
