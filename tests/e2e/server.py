@@ -26,9 +26,15 @@ def free_port() -> int:
 class ServerProcess:
     """Starts, stops and kills one server; its output goes to a log file."""
 
-    def __init__(self, data_dir: Path, config: Path | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.config = config
+        self.env = env
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}/arcgis"
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
@@ -48,7 +54,12 @@ class ServerProcess:
         if self.config is not None:
             command += ["--config", str(self.config)]
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=log,
+                env=None if self.env is None else {**os.environ, **self.env},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -184,3 +185,27 @@ def test_queued_jobs_run_after_a_restart(own_server: ServerProcess) -> None:
     store.dispose()
     own_server.start()
     assert client.wait(WAIT, job.job_id)["jobStatus"] == "esriJobSucceeded"
+
+
+def test_workers_end_themselves_when_the_server_is_killed(
+    own_server: ServerProcess,
+) -> None:
+    own_server.start()
+    client = Client(own_server.root)
+    job_id = client.submit(WAIT, seconds=60)
+    client.wait_status(WAIT, job_id, "esriJobExecuting")
+    store = JobStore(sqlite_url(own_server.data_dir / "gpserver.db"))
+    job = store.get(job_id)
+    store.dispose()
+    assert job is not None and job.worker is not None
+    worker_pid = int(job.worker.rsplit(":", 1)[1])
+
+    assert own_server.process is not None
+    own_server.process.kill()  # the server alone, not its workers
+    own_server.process.wait()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and Path(f"/proc/{worker_pid}").exists():
+        time.sleep(0.05)
+    status = Path(f"/proc/{worker_pid}/status")
+    alive = status.exists() and "zombie" not in status.read_text()
+    assert not alive, "the worker outlived its server by more than 3 s"

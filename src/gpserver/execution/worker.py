@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -37,6 +38,8 @@ from gpserver.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
+WATCH_INTERVAL = 0.5
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -47,10 +50,13 @@ class WorkerSettings:
     jobs_root: str
     output_root: str
     log_level: int = logging.INFO
+    server_pid: int = dataclasses.field(default_factory=os.getpid)
+    """The server that started the pool; a worker outliving it ends itself."""
 
 
 def worker_main(conn: Connection, settings: WorkerSettings) -> None:
     configure_logging(settings.log_level)
+    _watch_server(settings.server_pid)
     service = load_service(settings.service)
     store = JobStore(settings.database_url)
     jobs = Jobs(store, JobsDirectory(Path(settings.jobs_root)))
@@ -166,6 +172,25 @@ def _finish(jobs: Jobs, job_id: str, action: Any) -> None:
 def _cancelled(jobs: Jobs, job_id: str) -> None:
     with contextlib.suppress(IllegalTransition):
         jobs.finish_cancelled(jobs.get(job_id))
+
+
+def _watch_server(server_pid: int) -> None:
+    """End this worker soon after its server dies, even in the middle of a job.
+
+    A server killed outright cannot stop its workers; left running, one would
+    finish a job that the restarted server has already failed, and hold memory.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            try:
+                os.kill(server_pid, 0)
+            except ProcessLookupError:
+                log.warning("the server (pid %d) is gone; worker exits", server_pid)
+                os._exit(3)
+
+    threading.Thread(target=watch, name="server-watch", daemon=True).start()
 
 
 def _now_text() -> str:

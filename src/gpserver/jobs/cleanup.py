@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gpserver.errors import BadRequest
+from gpserver.errors import BadRequest, StorageError
 from gpserver.jobs.model import Job, now_ms
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import JobStatus
@@ -135,7 +135,7 @@ class Cleanup:
         folder = self.jobs.directory.job_dir(job.service, job.job_id)
         try:
             return os.stat(folder).st_mtime * 1000 > cutoff_ms
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
 
     def recover(self, orphan_min_age: float) -> Recovery:
@@ -150,9 +150,16 @@ class Cleanup:
         for job in self.jobs.store.in_states(
             [JobStatus.NEW, JobStatus.SUBMITTED, JobStatus.WAITING, JobStatus.EXECUTING]
         ):
-            if not self.jobs.directory.job_dir(job.service, job.job_id).is_dir():
+            folder = self.jobs.directory.job_dir(job.service, job.job_id)
+            if not folder.is_dir():
                 missing += 1
-                self.jobs.directory.job_dir(job.service, job.job_id).mkdir(parents=True)
+                try:
+                    folder.mkdir(parents=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot recreate the folder of job {job.job_id} in the jobs "
+                        f"directory ({folder}): {exc.strerror}"
+                    ) from exc
                 self.jobs.fail(
                     job,
                     "The job's folder in the jobs directory disappeared; its inputs "

@@ -36,6 +36,11 @@ class Message:
         return {"type": self.type, "description": self.description}
 
 
+# A file is missing too when something that is not a folder stands where one of
+# the folders on its path should be.
+_MISSING = (FileNotFoundError, NotADirectoryError)
+
+
 def service_dir_name(service: str) -> str:
     """``Samples/NaturalEarth`` -> ``samples_naturalearth_gpserver``."""
     return service.replace("/", "_").lower() + "_gpserver"
@@ -111,7 +116,7 @@ class JobsDirectory:
         path = self.job_dir(service, job_id) / "messages.jsonl"
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except _MISSING:
             return []
         messages = []
         for line in text.splitlines():
@@ -134,7 +139,7 @@ class JobsDirectory:
     def _read_json(self, path: Path) -> dict[str, Any]:
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except _MISSING:
             raise NotFound(f"the job's files are missing ({path.name})") from None
         return data
 
