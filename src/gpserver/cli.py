@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from gpserver.cli_jobs import add_jobs_commands
 from gpserver.cli_security import add_security_commands
 from gpserver.config import load_site
 from gpserver.db import safe_url
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(command=db_upgrade_command)
 
     add_security_commands(commands, _site_options)
+    add_jobs_commands(commands, _site_options)
     return parser
 
 
@@ -135,13 +137,15 @@ def worker_command(args: argparse.Namespace) -> int:
 
 
 def db_upgrade_command(args: argparse.Namespace) -> int:
-    from gpserver.jobs.store import JobStore
+    from gpserver.db import Database
 
     config = load_site(args.config, args.data_dir.resolve())
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = JobStore(config.database_url)
-    store.create_schema()
-    store.dispose()
+    database = Database(config.database_url)
+    try:
+        database.upgrade()
+    finally:
+        database.dispose()
     print(f"gpserver: the job store at {safe_url(config.database_url)} is up to date")
     return 0
 

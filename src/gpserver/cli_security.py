@@ -278,7 +278,7 @@ def _security(args: argparse.Namespace) -> Iterator[SecurityAdmin]:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(config.database_url)
     try:
-        database.create_schema()
+        database.prepare_schema()
         yield SecurityAdmin(SecurityStore(database))
     finally:
         database.dispose()

@@ -2,24 +2,43 @@
 
 Jobs and security each declare their tables on :data:`metadata` and run their
 statements through a :class:`Database`, so both live in one store (SQLite in the
-embedded mode, PostgreSQL when scaled out) and one schema.
+embedded mode, PostgreSQL when scaled out) and one schema, whose history is the
+Alembic revisions in :mod:`gpserver.migrations`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from gpserver.errors import StorageError
+from gpserver.errors import ConfigError, StorageError
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
+
+# Any fixed number: the PostgreSQL advisory lock that lets upgrades take turns.
+_UPGRADE_LOCK = 0x67707372
+
+
+class StoreSchemaError(ConfigError):
+    """The store's schema is not the one this gpserver needs; the message says why
+    and what to run."""
+
+
+def load_tables() -> None:
+    """Register every table on :data:`metadata` (importing a table module does it)."""
+    import gpserver.jobs.tables
+    import gpserver.security.tables
+    import gpserver.settings  # noqa: F401
 
 
 def sqlite_url(path: Path) -> str:
@@ -35,6 +54,9 @@ class Database:
     """Engines for one store URL, and transactions that report failures plainly."""
 
     def __init__(self, url: str) -> None:
+        # A bare postgresql:// would pick psycopg2, which gpserver does not install.
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -45,12 +67,80 @@ class Database:
             self._reader = self._writer
 
     def create_schema(self) -> None:
-        # Importing the table modules registers their tables on the shared metadata.
-        import gpserver.jobs.tables
-        import gpserver.security.tables
-        import gpserver.settings  # noqa: F401
+        """A store ready for use, for tests and tools that start from nothing: the
+        same as :meth:`upgrade`."""
+        self.upgrade()
 
-        metadata.create_all(self._writer)
+    def prepare_schema(self) -> None:
+        """Make sure the schema fits this gpserver before a server starts on it.
+
+        The embedded SQLite store serves one machine, so it follows the code on its
+        own and the quick start stays one command. A shared PostgreSQL store is
+        upgraded on purpose by an operator, as other nodes may still run older code.
+        """
+        if self.is_sqlite:
+            self.upgrade()
+        else:
+            self.check_schema()
+
+    def upgrade(self) -> None:
+        """Bring the schema to this gpserver's revision; nothing to do is fine.
+
+        A store made before the schema had revisions is recognised by its tables
+        and marked as the first revision.
+        """
+        # Imported here, as below: workers open a Database too and need no Alembic.
+        _quiet_alembic()
+        from gpserver import migrations
+
+        with self.write() as conn:
+            if not self.is_sqlite:
+                # Nodes upgrading at once take turns; the later ones find it done.
+                conn.execute(select(func.pg_advisory_xact_lock(_UPGRADE_LOCK)))
+            try:
+                before, after = migrations.upgrade(conn)
+            except migrations.UnknownRevision as exc:
+                raise StoreSchemaError(self._too_new(str(exc))) from exc
+            except migrations.UnrecognisedStore as exc:
+                raise StoreSchemaError(
+                    f"the store at {safe_url(self.url)} has tables but no revision, "
+                    f"and they are not the ones gpserver made ({exc}); point gpserver "
+                    "at an empty database or move those tables away"
+                ) from exc
+        if before != after:
+            log.info(
+                "the store at %s was upgraded from revision %s to %s",
+                safe_url(self.url),
+                before or "none",
+                after,
+                extra={"event": "db.upgraded"},
+            )
+
+    def check_schema(self) -> None:
+        """Raise StoreSchemaError unless the store is at this gpserver's revision."""
+        _quiet_alembic()
+        from gpserver import migrations
+
+        with self.read() as conn:
+            revision = migrations.current(conn)
+        needed = migrations.head()
+        if revision == needed:
+            return
+        if revision is not None and not migrations.known(revision):
+            raise StoreSchemaError(self._too_new(revision))
+        raise StoreSchemaError(
+            f"the store at {safe_url(self.url)} is at revision {revision or 'none'}, "
+            f"this gpserver needs {needed}; run `gpserver db upgrade`"
+        )
+
+    def _too_new(self, revision: str) -> str:
+        from gpserver import migrations
+
+        return (
+            f"the store at {safe_url(self.url)} is at revision {revision}, which "
+            f"this gpserver does not know (it needs {migrations.head()}): a newer "
+            "gpserver upgraded it; run that version"
+        )
 
     def dispose(self) -> None:
         self._writer.dispose()
@@ -75,6 +165,14 @@ class Database:
     def insert(self) -> Any:
         """The dialect's INSERT, which has ON CONFLICT for upserts."""
         return sqlite.insert if self.is_sqlite else postgresql.insert
+
+
+def _quiet_alembic() -> None:
+    # Alembic reports its plugins and dialect at INFO each time it is used; an
+    # operator needs only the line saying what was upgraded, which we log.
+    logger = logging.getLogger("alembic")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

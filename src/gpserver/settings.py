@@ -60,6 +60,13 @@ class SettingsStore:
         """
         now = time.time()
         with self.db.write() as conn:
+            # Make sure the row exists first: FOR UPDATE can only lock a row that is
+            # there, and two nodes racing for a missing one would both win.
+            conn.execute(
+                self.db.insert()(settings)
+                .values(name=name, value=json.dumps({"holder": "", "until": 0}))
+                .on_conflict_do_nothing()
+            )
             current = conn.execute(
                 select(settings.c.value)
                 .where(settings.c.name == name)

@@ -51,7 +51,11 @@ class Site:
         output_root = config.data_dir / "arcgisoutput"
         output_root.mkdir(parents=True, exist_ok=True)
         database = Database(config.database_url)
-        database.create_schema()
+        try:
+            database.prepare_schema()
+        except Exception:
+            database.dispose()
+            raise
         states = ServiceStates(SettingsStore(database))
         catalog = Catalog.load(states.apply_edits(s) for s in config.services)
         jobs = Jobs(JobStore(database), directory)

@@ -1,26 +1,46 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from gpserver.db import sqlite_url
+from gpserver.db import Database, sqlite_url
 from gpserver.errors import NotFound
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.model import Statistics, is_job_id
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition, JobStatus
 from gpserver.jobs.store import JobStore
+from tests.conftest import PostgresDatabases
 
 SERVICE = "Samples/Diagnostics"
 
 
-@pytest.fixture
-def jobs(tmp_path: Path) -> Jobs:
-    store = JobStore(sqlite_url(tmp_path / "store.db"))
-    store.create_schema()
-    return Jobs(store, JobsDirectory(tmp_path / "arcgisjobs"), machine="test-host")
+@pytest.fixture(scope="module")
+def postgres_store(postgres_url: PostgresDatabases) -> Iterator[str]:
+    """One PostgreSQL database for the module; each test empties its tables."""
+    url = postgres_url()
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    yield url
+    postgres_url.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Jobs]:
+    if request.param == "sqlite":
+        store = JobStore(sqlite_url(tmp_path / "store.db"))
+        store.create_schema()
+    else:
+        store = JobStore(request.getfixturevalue("postgres_store"))
+        with store.db.write() as conn:
+            conn.execute(text("TRUNCATE jobs, service_counters"))
+    yield Jobs(store, JobsDirectory(tmp_path / "arcgisjobs"), machine="test-host")
+    store.dispose()
 
 
 def test_submit_writes_inputs_and_row(jobs: Jobs) -> None:

@@ -51,6 +51,8 @@ class _Worker:
     job: Job | None = None
     request: _SyncRequest | None = None
     started: float = 0.0
+    max_usage_time: float = 0.0
+    """The limit in force when the current job started; later edits do not move it."""
     cancel_seen: float | None = None
 
     @property
@@ -226,7 +228,7 @@ class ServicePool:
             job = worker.job
             assert job is not None
             status = statuses.get(job.job_id)
-            if now - worker.started > self.config.max_usage_time:
+            if now - worker.started > worker.max_usage_time:
                 self._stop_worker_job(worker, "timeout")
             elif status in (JobStatus.CANCELLING, JobStatus.CANCELLED, None):
                 if worker.cancel_seen is None:
@@ -248,7 +250,7 @@ class ServicePool:
         worker.job = None
         self._end_worker(worker, graceful=False)
         if reason == "timeout":
-            limit = self.config.max_usage_time
+            limit = worker.max_usage_time
             self._end_job(
                 job, functools.partial(self.jobs.time_out, limit_seconds=limit)
             )
@@ -271,7 +273,7 @@ class ServicePool:
                 )
             )
         for worker in [w for w in self.workers if w.request is not None]:
-            if now - worker.started > self.config.max_usage_time:
+            if now - worker.started > worker.max_usage_time:
                 running = worker.request
                 assert running is not None
                 worker.request = None
@@ -279,7 +281,7 @@ class ServicePool:
                 running.future.set_result(
                     {
                         "error": "the request ran longer than maxUsageTime "
-                        f"({self.config.max_usage_time:g} s) and was stopped"
+                        f"({worker.max_usage_time:g} s) and was stopped"
                     }
                 )
 
@@ -344,6 +346,7 @@ class ServicePool:
         request: _SyncRequest | None = None,
     ) -> None:
         worker.started = time.monotonic()
+        worker.max_usage_time = self.config.max_usage_time
         worker.cancel_seen = None
         if job is not None:
             worker.job = job

@@ -113,33 +113,36 @@ class JobStore:
         queued = [JobStatus.SUBMITTED.ordinal, JobStatus.WAITING.ordinal]
         now = now_ms()
         with self._write() as conn:
-            candidates = conn.execute(
+            # On PostgreSQL claimers run side by side: each locks the one job it
+            # takes and passes over those that others hold, so none answers None
+            # while a job nobody is taking still waits. SQLite ignores the lock;
+            # its IMMEDIATE transactions run one claimer at a time.
+            job_id = conn.execute(
                 select(tables.jobs.c.job_id)
                 .where(tables.jobs.c.service == service)
                 .where(tables.jobs.c.status.in_(queued))
                 .order_by(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
-                .limit(8)
-            ).scalars()
-            for job_id in list(candidates):
-                claimed = conn.execute(
-                    update(tables.jobs)
-                    .where(tables.jobs.c.job_id == job_id)
-                    .where(tables.jobs.c.status.in_(queued))
-                    .values(
-                        status=JobStatus.EXECUTING.ordinal,
-                        started_ms=now,
-                        modified_ms=now,
-                        heartbeat_ms=now,
-                        worker=worker,
-                        machine=machine,
-                    )
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).scalar_one_or_none()
+            if job_id is None:
+                return None
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id == job_id)
+                .values(
+                    status=JobStatus.EXECUTING.ordinal,
+                    started_ms=now,
+                    modified_ms=now,
+                    heartbeat_ms=now,
+                    worker=worker,
+                    machine=machine,
                 )
-                if claimed.rowcount == 1:
-                    row = conn.execute(
-                        select(tables.jobs).where(tables.jobs.c.job_id == job_id)
-                    ).one()
-                    return Job.from_row(row)
-        return None
+            )
+            row = conn.execute(
+                select(tables.jobs).where(tables.jobs.c.job_id == job_id)
+            ).one()
+        return Job.from_row(row)
 
     def mark_waiting(self, service: str) -> list[str]:
         """Move a service's Submitted jobs to Waiting: no instance is free for them."""

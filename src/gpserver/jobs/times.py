@@ -9,6 +9,10 @@ from gpserver.errors import BadRequest
 # Epoch values below this are seconds, above it milliseconds: 1e11 seconds is the
 # year 5138, while 1e11 milliseconds is March 1973, before any job of this server.
 SECONDS_LIMIT = 100_000_000_000
+# The years 1 to 9999, what a datetime can hold. A number beyond them is no time,
+# and the store's 64-bit integer columns could not even compare with it.
+EARLIEST_MS = -62_135_596_800_000
+LATEST_MS = 253_402_300_799_999
 
 
 def parse_time(raw: object, name: str) -> int | None:
@@ -22,7 +26,10 @@ def parse_time(raw: object, name: str) -> int | None:
         return _iso(text, name)
     if number != number or number in (float("inf"), float("-inf")):
         raise _bad(name, text)
-    return int(number * 1000) if abs(number) < SECONDS_LIMIT else int(number)
+    ms = int(number * 1000) if abs(number) < SECONDS_LIMIT else int(number)
+    if not EARLIEST_MS <= ms <= LATEST_MS:
+        raise _bad(name, text)
+    return ms
 
 
 def _iso(text: str, name: str) -> int:

@@ -19,7 +19,13 @@ from gpserver.security.store import SecurityStore, key
 log = logging.getLogger(__name__)
 
 FREE_ATTEMPTS = 5
+# An address may be shared by many people (a proxy, an office's NAT), so it gets
+# more free failures than one user name does.
+FREE_ATTEMPTS_PER_ADDRESS = 25
 MAX_DELAY_SECONDS = 300
+# Failures older than this are forgotten, so an address shared by many people is
+# not slowed down for ever by old typos.
+WINDOW_MS = 15 * 60_000
 
 
 class SignInFailed(BadRequest):
@@ -29,8 +35,8 @@ class SignInFailed(BadRequest):
 
 def sign_in(store: SecurityStore, username: str, password: str, address: str) -> User:
     subjects = [f"user:{key(username)}", f"ip:{address}"]
-    for subject in subjects:
-        _check_delay(store, subject)
+    _check_delay(store, subjects[0], FREE_ATTEMPTS)
+    _check_delay(store, subjects[1], FREE_ATTEMPTS_PER_ADDRESS)
 
     user = store.get_user(username) if username else None
     stored_hash = store.password_hash(username) if user is not None else None
@@ -46,8 +52,9 @@ def sign_in(store: SecurityStore, username: str, password: str, address: str) ->
         )
         raise SignInFailed()
 
-    for subject in subjects:
-        store.clear_failures(subject)
+    # Only the user's count is cleared: clearing the address's too would let
+    # someone with one valid account reset the limit on guessing other accounts.
+    store.clear_failures(subjects[0])
     log.info(
         "user %s signed in from %s",
         user.username,
@@ -57,11 +64,14 @@ def sign_in(store: SecurityStore, username: str, password: str, address: str) ->
     return user
 
 
-def _check_delay(store: SecurityStore, subject: str) -> None:
+def _check_delay(store: SecurityStore, subject: str, free: int) -> None:
     failures, last_ms = store.failures(subject)
-    if failures < FREE_ATTEMPTS:
+    if now_ms() - last_ms > WINDOW_MS:
+        store.clear_failures(subject)
         return
-    delay = min(2 ** (failures - FREE_ATTEMPTS), MAX_DELAY_SECONDS)
+    if failures < free:
+        return
+    delay = min(2 ** (failures - free), MAX_DELAY_SECONDS)
     remaining = delay - (now_ms() - last_ms) / 1000
     if remaining > 0:
         log.warning(
@@ -70,7 +80,8 @@ def _check_delay(store: SecurityStore, subject: str) -> None:
             failures,
             extra={"event": "security.signin_throttled"},
         )
+        seconds = max(1, round(remaining))
         raise TooManyAttempts(
-            "Too many failed sign-ins; try again in "
-            f"{max(1, round(remaining))} seconds."
+            f"Too many failed sign-ins; try again in {seconds} "
+            f"second{'s' if seconds != 1 else ''}."
         )

@@ -92,13 +92,19 @@ class Tokens:
     # -- issue and check ------------------------------------------------------
 
     def issue(
-        self, user: User, minutes: int | None, binding: Binding
+        self,
+        user: User,
+        minutes: int | None,
+        binding: Binding,
+        not_after_ms: int | None = None,
     ) -> tuple[str, int]:
         """A token for ``user`` and its expiry in epoch milliseconds."""
         limits = self.settings()
         lifetime = limits.short_timeout if minutes is None or minutes <= 0 else minutes
         lifetime = min(lifetime, limits.long_timeout)
         expires = now_ms() + lifetime * 60_000
+        if not_after_ms is not None:
+            expires = min(expires, not_after_ms)
         payload = {
             "u": user.username,
             "v": user.token_version,
@@ -119,6 +125,18 @@ class Tokens:
         if user is None or user.token_version != claims.version:
             raise InvalidToken("Invalid Token: the token has been revoked")
         return user
+
+    def exchange(
+        self, token: str, referer: str | None, address: str | None
+    ) -> tuple[str, int]:
+        """A new token for the holder of a valid one, bound and expiring as it was.
+
+        Keeping the binding and the expiry means an exchange can neither unbind a
+        token taken from its client nor keep one alive for ever.
+        """
+        user = self.verify(token, referer, address)
+        claims = self._claims(token)
+        return self.issue(user, None, claims.binding, not_after_ms=claims.expires_ms)
 
     def _claims(self, token: str) -> Claims:
         body, _, signature = token.strip().partition(".")

@@ -26,20 +26,21 @@ def generate_token(request: Request, params: dict[str, Any]) -> dict[str, Any]:
     minutes = _minutes(params.get("expiration"))
     if not username and params.get("token"):
         # arcgis-rest-js asks for a server token with the token it already holds.
-        principal = site.security.authenticate(
+        token, expires = site.security.tokens.exchange(
             str(params["token"]),
             request.headers.get("referer"),
             client_address(request),
         )
-        assert principal.username is not None
-        user = site.security.store.get_user(principal.username)
-        assert user is not None
-    else:
-        if not username:
-            raise BadRequest("Unable to generate token.", ["username is required"])
-        password = str(params.get("password") or "")
-        user = site.security.sign_in(username, password, client_address(request))
+        return {
+            "token": token,
+            "expires": expires,
+            "ssl": request.url.scheme == "https",
+        }
 
+    if not username:
+        raise BadRequest("Unable to generate token.", ["username is required"])
+    password = str(params.get("password") or "")
+    user = site.security.sign_in(username, password, client_address(request))
     token, expires = site.security.issue_token(user, minutes, binding)
     return {"token": token, "expires": expires, "ssl": request.url.scheme == "https"}
 
@@ -49,6 +50,8 @@ def _check_transport(request: Request, policy: str) -> None:
         return
     if policy == "loopback" and is_loopback(request):
         return
+    if policy == "never":
+        raise Forbidden("Tokens are issued over HTTPS only (setting tokensOverHttp)")
     raise Forbidden(
         "Tokens are issued over HTTPS only; this server issues them over plain HTTP "
         "to clients on this machine alone (setting tokensOverHttp)"

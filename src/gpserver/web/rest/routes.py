@@ -223,9 +223,13 @@ def token_endpoint(request: Request, params: dict[str, Any]) -> Response:
 
 
 def info(request: Request, params: dict[str, Any]) -> Response:
-    return render(
-        request, params, resources.info_json(site_root(request)), title="Info"
-    )
+    site: Site = request.app.state.site
+    data = resources.info_json(site_root(request))
+    # The lifetime of a token asked for without an expiration, which an
+    # administrator may change at admin/security/tokens/update.
+    validity = site.security.tokens.settings().short_timeout
+    data["authInfo"]["shortLivedTokenValidity"] = validity
+    return render(request, params, data, title="Info")
 
 
 def health_check(request: Request, params: dict[str, Any]) -> Response:

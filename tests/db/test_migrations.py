@@ -1,0 +1,113 @@
+"""The revisions build exactly the tables the code declares, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from gpserver import migrations
+from gpserver.db import Database, StoreSchemaError, load_tables, metadata, sqlite_url
+from gpserver.jobs import tables as job_tables
+from tests.conftest import PostgresDatabases
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_url: PostgresDatabases
+) -> Iterator[Database]:
+    """An empty store of each kind, without a schema."""
+    if request.param == "sqlite":
+        database = Database(sqlite_url(tmp_path / "store.db"))
+        yield database
+        database.dispose()
+        return
+    url = postgres_url()
+    database = Database(url)
+    yield database
+    database.dispose()
+    postgres_url.drop(url)
+
+
+def differences(database: Database) -> list[object]:
+    load_tables()
+    with database.read() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, metadata))
+
+
+def test_the_revisions_build_the_tables_the_code_declares(database: Database) -> None:
+    database.upgrade()
+    assert differences(database) == []
+    database.check_schema()
+
+
+def test_an_upgraded_store_upgrades_again_to_no_effect(database: Database) -> None:
+    database.upgrade()
+    database.upgrade()
+    with database.read() as conn:
+        assert migrations.current(conn) == migrations.head()
+
+
+def test_the_revisions_go_back_down_to_nothing(database: Database) -> None:
+    database.upgrade()
+    with database.write() as conn:
+        command.downgrade(migrations.alembic_config(conn), "base")
+    with database.read() as conn:
+        assert inspect(conn).get_table_names() == ["alembic_version"]
+
+
+def test_a_store_from_a_newer_gpserver_is_refused(database: Database) -> None:
+    database.upgrade()
+    with database.write() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    message = (
+        f"the store at {database.url} is at revision 9999, which this gpserver does "
+        f"not know (it needs {migrations.head()}): a newer gpserver upgraded it; run "
+        "that version"
+    )
+    with pytest.raises(StoreSchemaError) as refused:
+        database.check_schema()
+    assert str(refused.value) == message
+    with pytest.raises(StoreSchemaError) as refused:
+        database.upgrade()
+    assert str(refused.value) == message
+
+
+def test_a_store_made_before_revisions_is_adopted_with_its_rows(
+    tmp_path: Path,
+) -> None:
+    # What `gpserver serve` made before the schema had revisions: create_all alone.
+    url = sqlite_url(tmp_path / "gpserver.db")
+    load_tables()
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(job_tables.service_counters.insert().values(service="A/B"))
+    engine.dispose()
+
+    database = Database(url)
+    database.upgrade()
+    database.check_schema()
+    with database.read() as conn:
+        rows = conn.execute(job_tables.service_counters.select()).all()
+    database.dispose()
+    assert [(r.service, r.total) for r in rows] == [("A/B", 0)]
+
+
+def test_a_store_with_tables_of_its_own_is_not_adopted(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "other.db")
+    database = Database(url)
+    with database.write() as conn:
+        conn.execute(text("CREATE TABLE jobs (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(StoreSchemaError, match="has tables but no revision") as refused:
+        database.upgrade()
+    database.dispose()
+    assert "(different: jobs; missing: permissions, roles," in str(refused.value)
