@@ -34,7 +34,7 @@ def test_an_exchange_never_extends_the_expiry(
 ) -> None:
     tokens = Tokens(store)
     short, expires = tokens.issue(alice, 2, Binding())
-    renewed, renewed_expires = tokens.exchange(short, None, None)
+    _, renewed_expires = tokens.exchange(short, None, None)
     assert renewed_expires == expires
 
 
