@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,3 +244,44 @@ def test_missing_store_is_reported_not_created(
         "the one the server uses?\n"
     )
     assert list(data.iterdir()) == []
+
+
+def test_clean_removes_the_old_finished_jobs_and_says_how_many(
+    site: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(tmp_path / "data" / "gpserver.db") as conn:
+        conn.execute("UPDATE jobs SET modified_ms = ?", (BASE_MS,))
+    folder = tmp_path / "data" / "arcgisjobs" / "tests_diag_gpserver" / f"j{1:032x}"
+    folder.mkdir(parents=True)
+    os.utime(folder, (BASE_MS / 1000, BASE_MS / 1000))
+
+    assert main(["jobs", "clean", "--older-than", "60", *site]) == 0
+    assert capsys.readouterr().out == (
+        "removed 3 finished jobs older than 60 minutes from every service\n"
+    )
+    assert not folder.exists()
+    assert main(["jobs", "stats", "Tests/Diag", *site]) == 0
+    assert capsys.readouterr().out == (
+        "SERVICE     TOTAL  CANCELLED  FAILED  SUCCEEDED\n"
+        "Tests/Diag      1          0       0          0\n"
+    )
+
+
+def test_clean_keeps_jobs_younger_than_the_age(
+    site: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["jobs", "clean", "--service", "Tests/Diag", *site]) == 0
+    assert capsys.readouterr().out == (
+        "removed 0 finished jobs older than 360 minutes from Tests/Diag\n"
+    )
+
+
+def test_clean_refuses_an_age_below_one_minute(
+    site: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["jobs", "clean", "--older-than", "0", *site])
+    assert caught.value.code == 2
+    assert "expected a whole number of minutes of at least 1, not '0'" in (
+        capsys.readouterr().err
+    )

@@ -8,24 +8,32 @@ query as the Administrator API's ``jobs/statistics`` and ``jobs/query``.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.engine import make_url
 
 from gpserver.config import SiteConfig, load_site
 from gpserver.db import Database
 from gpserver.errors import BadRequest, NotFound, StorageError
-from gpserver.jobs.model import Job
+from gpserver.jobs.cleanup import Cleanup, CleanupSettings
+from gpserver.jobs.jobsdir import JobsDirectory
+from gpserver.jobs.model import Job, now_ms
+from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import JobStatus
 from gpserver.jobs.store import JobFilter, JobStore
 from gpserver.jobs.times import parse_time
+from gpserver.settings import SettingsStore
 
 SiteOptions = Callable[[argparse.ArgumentParser], None]
 DEFAULT_NUMBER = 100
 MAX_NUMBER = 1000
+PROGRESS_THRESHOLD = 1000
 ANONYMOUS = "null"
 """The user name that selects anonymous jobs, as ``userName=null`` does in the API."""
 # A job being deleted is gone for every reader; Deleted is never stored.
@@ -38,7 +46,9 @@ def add_jobs_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     site_options: SiteOptions,
 ) -> None:
-    jobs = commands.add_parser("jobs", help="look at the jobs of a service")
+    jobs = commands.add_parser(
+        "jobs", help="look at and clean up the jobs of a service"
+    )
     actions = jobs.add_subparsers(required=True, metavar="ACTION")
 
     stats = actions.add_parser(
@@ -74,6 +84,24 @@ def add_jobs_commands(
         help=f"list at most this many (default {DEFAULT_NUMBER}, most {MAX_NUMBER})",
     )
     query.set_defaults(command=jobs_query)
+
+    clean = actions.add_parser(
+        "clean",
+        help="remove finished jobs older than an age now, as the cleanup would",
+    )
+    site_options(clean)
+    clean.add_argument(
+        "--older-than",
+        type=_minutes,
+        metavar="MINUTES",
+        help="age in minutes (default: the jobs directory's maxFileAge)",
+    )
+    clean.add_argument(
+        "--service",
+        action="append",
+        help="only this service (folder/name); may be given several times",
+    )
+    clean.set_defaults(command=jobs_clean)
 
 
 def jobs_stats(args: argparse.Namespace) -> int:
@@ -141,6 +169,51 @@ def _print_table(headings: Sequence[str], rows: Sequence[Sequence[str | int]]) -
             for text, width, right in zip(line, widths, numeric, strict=True)
         ]
         print("  ".join(padded).rstrip())
+
+
+def jobs_clean(args: argparse.Namespace) -> int:
+    config = load_site(args.config, args.data_dir.resolve())
+    chosen: list[str | None] = [_service_key(config, s) for s in args.service or []]
+    services = chosen or [None]
+    with _store(config) as store:
+        cleanup = Cleanup(
+            Jobs(store, JobsDirectory(config.jobs_dir)),
+            SettingsStore(store.db),
+            CleanupSettings(config.cleanup_mode, config.max_file_age),
+        )
+        age = args.older_than or cleanup.settings().max_file_age
+        cutoff = now_ms() - age * 60_000
+        expected = sum(store.count_expired(cutoff, s) for s in services)
+        removed = 0
+        with _progress(expected) as advance:
+            for service in services:
+                removed += cleanup.sweep(age, service, progress=advance)
+    where = ", ".join(s for s in services if s) or "every service"
+    print(f"removed {removed} finished jobs older than {age} minutes from {where}")
+    return 0
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal for long runs; nothing otherwise."""
+    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        yield lambda count: None
+        return
+    with Progress(console=Console(stderr=True)) as progress:
+        task = progress.add_task("removing jobs", total=total)
+        yield lambda count: progress.advance(task, count)
+
+
+def _minutes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of minutes of at least 1, not {text!r}"
+        )
+    return value
 
 
 def _service_key(config: SiteConfig, given: str) -> str:

@@ -218,6 +218,19 @@ class JobStore:
             rows = conn.execute(query.order_by(jobs.c.modified_ms).limit(limit)).all()
         return [Job.from_row(r) for r in rows]
 
+    def count_expired(self, older_than_ms: int, service: str | None = None) -> int:
+        jobs = tables.jobs
+        query = (
+            select(func.count())
+            .select_from(jobs)
+            .where(jobs.c.status.in_([s.ordinal for s in FINISHED]))
+            .where(jobs.c.modified_ms < older_than_ms)
+        )
+        if service is not None:
+            query = query.where(jobs.c.service == service)
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def mark_deleting(self, job_ids: list[str], older_than_ms: int) -> list[Job]:
         """Move still-finished, still-expired jobs to Deleting in one transaction.
 
