@@ -102,14 +102,8 @@ class SecurityStore:
         self, start: int, size: int, text: str = ""
     ) -> tuple[list[User], bool]:
         """A page of users by name, and whether more follow."""
-        query = select(tables.users).order_by(tables.users.c.user_key)
-        if text:
-            query = query.where(
-                tables.users.c.user_key.contains(key(text), autoescape=True)
-            )
-        with self.db.read() as conn:
-            rows = conn.execute(query.offset(start).limit(size + 1)).all()
-        return [_user(r) for r in rows[:size]], len(rows) > size
+        rows, more = self._page(tables.users.c.user_key, start, size, text)
+        return [_user(r) for r in rows], more
 
     # -- roles ----------------------------------------------------------------
 
@@ -167,14 +161,9 @@ class SecurityStore:
     def list_roles(
         self, start: int, size: int, text: str = ""
     ) -> tuple[list[Role], bool]:
-        query = select(tables.roles).order_by(tables.roles.c.role_key)
-        if text:
-            query = query.where(
-                tables.roles.c.role_key.contains(key(text), autoescape=True)
-            )
-        with self.db.read() as conn:
-            rows = conn.execute(query.offset(start).limit(size + 1)).all()
-        return [_role(r) for r in rows[:size]], len(rows) > size
+        """A page of roles by name, and whether more follow."""
+        rows, more = self._page(tables.roles.c.role_key, start, size, text)
+        return [_role(r) for r in rows], more
 
     def roles_with_privilege(self, privilege: str) -> list[Role]:
         with self.db.read() as conn:
@@ -337,6 +326,18 @@ class SecurityStore:
             return conn.execute(
                 select(tables.users).where(tables.users.c.user_key == key(username))
             ).one_or_none()
+
+    def _page(
+        self, name_key: Any, start: int, size: int, text: str
+    ) -> tuple[list[Row[Any]], bool]:
+        """Rows of a table ordered by its name key, filtered by a part of the name;
+        one row more than asked tells whether another page follows."""
+        query = select(name_key.table).order_by(name_key)
+        if text:
+            query = query.where(name_key.contains(key(text), autoescape=True))
+        with self.db.read() as conn:
+            rows = list(conn.execute(query.offset(start).limit(size + 1)).all())
+        return rows[:size], len(rows) > size
 
     @staticmethod
     def _exists(conn: Any, column: Any, value: str) -> bool:
