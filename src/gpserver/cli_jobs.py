@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.engine import make_url
 
+from gpserver.cli_table import print_table
 from gpserver.config import SiteConfig, load_site
 from gpserver.db import Database
 from gpserver.errors import BadRequest, NotFound, StorageError
@@ -112,7 +113,7 @@ def jobs_stats(args: argparse.Namespace) -> int:
     rows: list[list[str | int]] = [
         [service, counts.total, counts.cancelled, counts.failed, counts.succeeded]
     ]
-    _print_table(["SERVICE", "TOTAL", "CANCELLED", "FAILED", "SUCCEEDED"], rows)
+    print_table(["SERVICE", "TOTAL", "CANCELLED", "FAILED", "SUCCEEDED"], rows)
     return 0
 
 
@@ -131,7 +132,7 @@ def jobs_query(args: argparse.Namespace) -> int:
         total, jobs = store.query(service, filters, 0, args.number)
 
     headings = ["JOB ID", "STATUS", "USER", "SUBMITTED", "ENDED", "TASK", "MACHINE"]
-    _print_table(headings, [_job_row(job) for job in jobs])
+    print_table(headings, [_job_row(job) for job in jobs])
     print(f"{len(jobs)} of {total} jobs")
     return 0
 
@@ -153,22 +154,6 @@ def _moment(ms: int | None) -> str:
         return "-"
     moment = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
     return moment.replace("+00:00", "Z")
-
-
-def _print_table(headings: Sequence[str], rows: Sequence[Sequence[str | int]]) -> None:
-    """Columns two spaces apart; numbers to the right, text to the left."""
-    cells = [list(headings)] + [[str(value) for value in row] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(headings))]
-    numeric = [
-        bool(rows) and all(isinstance(row[i], int) for row in rows)
-        for i in range(len(headings))
-    ]
-    for line in cells:
-        padded = [
-            text.rjust(width) if right else text.ljust(width)
-            for text, width, right in zip(line, widths, numeric, strict=True)
-        ]
-        print("  ".join(padded).rstrip())
 
 
 def jobs_clean(args: argparse.Namespace) -> int:

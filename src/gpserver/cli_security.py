@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from gpserver.cli_table import print_table
 from gpserver.config import load_site
 from gpserver.errors import BadRequest, GPServerError
 from gpserver.security.model import ACCESS
@@ -199,7 +200,7 @@ def user_list(args: argparse.Namespace) -> int:
             ]
             for u in _all(admin.users)
         ]
-    _table(["USERNAME", "FULL NAME", "EMAIL", "ROLES"], rows)
+    print_table(["USERNAME", "FULL NAME", "EMAIL", "ROLES"], rows)
     return 0
 
 
@@ -233,7 +234,7 @@ def role_list(args: argparse.Namespace) -> int:
             ]
             for r in _all(admin.roles)
         ]
-    _table(["ROLE", "PRIVILEGE", "ADMIN PRIVILEGES", "USERS"], rows)
+    print_table(["ROLE", "PRIVILEGE", "ADMIN PRIVILEGES", "USERS"], rows)
     return 0
 
 
@@ -326,10 +327,3 @@ def _done(admin: SecurityAdmin, message: str) -> None:
             "`gpserver role add <name> --privilege ADMINISTER`)",
             file=sys.stderr,
         )
-
-
-def _table(header: Sequence[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=True)]
-        print("  ".join(cells).rstrip())
