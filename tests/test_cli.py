@@ -31,8 +31,9 @@ def test_db_upgrade_creates_the_store(
     assert "is up to date" in capsys.readouterr().out
 
 
-def test_worker_says_the_distributed_mode_is_not_there_yet(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_worker_without_a_broker_says_what_to_configure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("GPSERVER_BROKER_URL", raising=False)
     assert main(["worker", "--data-dir", str(tmp_path)]) == 2
-    assert "does not have yet" in capsys.readouterr().err
+    assert "needs a broker" in capsys.readouterr().err

@@ -156,3 +156,46 @@ def test_a_module_without_tools_is_refused(tmp_path: Path) -> None:
         f"{path}: services[0].toolbox: module 'json' defines no function marked "
         "with @tool"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '[[services]]\nname = "A"\ntoolbox = "m"\nmaxUsageTime = nan',
+            "services[0].maxUsageTime: expected a finite number, got nan",
+        ),
+        (
+            '[[services]]\nname = "A"\ntoolbox = "m"\nmaxWaitTime = inf',
+            "services[0].maxWaitTime: expected a finite number, got inf",
+        ),
+        (
+            '[[services]]\nname = "A"\ntoolbox = "m"\nmaximumRecords = 99999999999',
+            "services[0].maximumRecords: must be at most 2.14748e+09, got 99999999999",
+        ),
+        (
+            '[[services]]\nname = "A"\ntoolbox = "m"\nmaxInstancesPerNode = 100000',
+            "services[0].maxInstancesPerNode: must be at most 256, got 100000",
+        ),
+        ("[server]\nsampels = false", "server.sampels: unknown key; known keys are"),
+        (
+            '[server]\nsamples = "no"',
+            "server.samples: expected true or false, got 'no'",
+        ),
+    ],
+)
+def test_values_a_server_cannot_use_are_refused(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_site(write(tmp_path, body), tmp_path)
+    assert message in str(caught.value)
+
+
+def test_a_directory_or_a_non_utf8_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory, not a configuration file"):
+        load_site(tmp_path, tmp_path)
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'[server]\njobsDirectory = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="the file is not UTF-8"):
+        load_site(path, tmp_path)

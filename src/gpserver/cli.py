@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gpserver.cli_jobs import add_jobs_commands
 from gpserver.cli_security import add_security_commands
+from gpserver.cli_worker import add_worker_options, worker_command
 from gpserver.config import load_site
 from gpserver.db import safe_url
 from gpserver.errors import ConfigError, GPServerError
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server with its worker pools")
     _site_options(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help="default: 127.0.0.1")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: 6080")
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help="default: 6080")
     serve.add_argument(
         "--certfile", type=Path, help="serve HTTPS with this certificate"
     )
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="run jobs from a shared store and broker (distributed mode)"
     )
     _site_options(worker)
+    add_worker_options(worker)
     worker.set_defaults(command=worker_command)
 
     db = commands.add_parser("db", help="manage the job store")
@@ -83,6 +85,26 @@ def _site_options(parser: argparse.ArgumentParser) -> None:
         help="where the store and jobs directory live (default: ./gpserver-data)",
     )
     parser.add_argument("--config", type=Path, help="site configuration file (TOML)")
+    # Also after the command (gpserver serve --log-level debug); SUPPRESS keeps the
+    # value given before the command when this one is not given.
+    parser.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log (default: info)",
+    )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"a port is a number from 1 to 65535, not {text!r}"
+        )
+    return port
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -103,6 +125,13 @@ def serve_command(args: argparse.Namespace) -> int:
     log.info("data directory: %s", config.data_dir)
     log.info("job store: %s", safe_url(config.database_url))
     log.info("jobs directory: %s", config.jobs_dir)
+    if config.broker_url is not None:
+        from kombu.utils.url import maybe_sanitize_url
+
+        log.info(
+            "broker: %s; asynchronous jobs run on `gpserver worker` processes",
+            maybe_sanitize_url(config.broker_url),
+        )
     for service in site.catalog:
         kind = "asynchronous" if service.config.is_async else "synchronous"
         log.info(
@@ -121,19 +150,13 @@ def serve_command(args: argparse.Namespace) -> int:
         access_log=False,
         ssl_certfile=str(args.certfile) if args.certfile else None,
         ssl_keyfile=str(args.keyfile) if args.keyfile else None,
+        # X-Forwarded-For and -Proto are believed only from the proxies the site
+        # names: otherwise anyone could claim the address a token is bound to.
+        proxy_headers=bool(config.forwarded_allow_ips),
+        forwarded_allow_ips=config.forwarded_allow_ips or None,
         timeout_graceful_shutdown=5,
     )
     return 0
-
-
-def worker_command(args: argparse.Namespace) -> int:
-    print(
-        "gpserver: `gpserver worker` runs jobs in the distributed mode (PostgreSQL "
-        "and Celery), which this release does not have yet; in the embedded mode "
-        "`gpserver serve` runs its own worker processes.",
-        file=sys.stderr,
-    )
-    return 2
 
 
 def db_upgrade_command(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from gpserver.cli_table import print_table
 from gpserver.config import SiteConfig, load_site
 from gpserver.db import Database
 from gpserver.errors import BadRequest, NotFound, StorageError
-from gpserver.jobs.cleanup import Cleanup, CleanupSettings
+from gpserver.jobs.cleanup import MAX_FILE_AGE, Cleanup, CleanupSettings
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.model import Job, now_ms
 from gpserver.jobs.service import Jobs
@@ -194,9 +194,9 @@ def _minutes(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
+    if not 1 <= value <= MAX_FILE_AGE:
         raise argparse.ArgumentTypeError(
-            f"expected a whole number of minutes of at least 1, not {text!r}"
+            f"expected a whole number of minutes from 1 to {MAX_FILE_AGE}, not {text!r}"
         )
     return value
 

@@ -7,6 +7,7 @@ what is wrong, so a broken configuration stops start-up with one clear line.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -21,6 +22,22 @@ SHOW_MESSAGES = ("None", "Error", "Warning", "Info")
 SAMPLES_CONFIG = "site.toml"
 TOKENS_OVER_HTTP = ("never", "loopback", "always")
 CLEANUP_MODES = ("NONE", "TIME_ELAPSED_SINCE_LAST_MODIFIED")
+# The largest value any numeric setting may take: it fits the store's integers.
+LARGEST = 2**31 - 1
+MAX_INSTANCES = 256
+SERVER_KEYS = {
+    "samples",
+    "jobsDirectory",
+    "databaseUrl",
+    "brokerUrl",
+    "tokensOverHttp",
+    "forwardedAllowIps",
+    "jobsCleanupMode",
+    "jobsMaxFileAge",
+    "cleanupInterval",
+    "workerHeartbeatTimeout",
+}
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,16 @@ class SiteConfig:
     cleanup_mode: str = "TIME_ELAPSED_SINCE_LAST_MODIFIED"
     max_file_age: int = 360
     cleanup_interval: float = 60.0
+    broker_url: str | None = None
+    """Set in the distributed mode: Celery workers run the asynchronous jobs."""
+    forwarded_allow_ips: str = ""
+    """Proxies whose X-Forwarded-* headers are believed (comma-separated)."""
+    worker_heartbeat_timeout: float = 30.0
+    """How long a job may go without a heartbeat before its worker counts as lost."""
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.broker_url is not None
 
 
 def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
@@ -89,6 +116,7 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
     if config_path is not None:
         document = _read_toml(config_path)
         server = _table(document, "server", str(config_path))
+        _check_server_keys(server, str(config_path))
         services = _services(document, str(config_path))
         unknown = set(document) - {"server", "services"}
         if unknown:
@@ -97,7 +125,12 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
                 "expected [server] and [[services]]"
             )
 
-    if server.get("samples", True):
+    samples = server.get("samples", True)
+    if not isinstance(samples, bool):
+        raise ConfigError(
+            f"{config_path}: server.samples: expected true or false, got {samples!r}"
+        )
+    if samples:
         sample_text = resources.files("gpserver.samples").joinpath(SAMPLES_CONFIG)
         sample_doc = tomllib.loads(sample_text.read_text(encoding="utf-8"))
         services = _services(sample_doc, "gpserver/samples/site.toml") + services
@@ -121,7 +154,13 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
             f"{CLEANUP_MODES}"
         )
     server_where = f"{where}: server"
+    broker_url = _broker_url(server, where, database_url)
     return SiteConfig(
+        forwarded_allow_ips=_text(server, "forwardedAllowIps", where, ""),
+        broker_url=broker_url,
+        worker_heartbeat_timeout=_number(
+            server, "workerHeartbeatTimeout", server_where, 30, low=1
+        ),
         cleanup_mode=cleanup_mode,
         max_file_age=int(
             _number(server, "jobsMaxFileAge", server_where, 360, integer=True)
@@ -136,12 +175,39 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
     )
 
 
+def _broker_url(server: dict[str, Any], where: str, database_url: str) -> str | None:
+    """The Celery broker of the distributed mode, or None for the embedded mode."""
+    url = os.environ.get("GPSERVER_BROKER_URL") or _text(server, "brokerUrl", where, "")
+    if not url:
+        return None
+    scheme = url.partition("://")[0].lower()
+    if scheme not in BROKER_SCHEMES:
+        raise ConfigError(
+            f"{where}: server.brokerUrl (or GPSERVER_BROKER_URL): {scheme!r} is not "
+            f"a broker this gpserver speaks; use one of {BROKER_SCHEMES}"
+        )
+    if database_url.startswith("sqlite"):
+        # Workers on other machines must reach the store; a SQLite file cannot be
+        # shared that way, so the mix is refused rather than half working.
+        raise ConfigError(
+            f"{where}: server.brokerUrl needs a shared PostgreSQL store; set "
+            "server.databaseUrl (or GPSERVER_DATABASE_URL) to a postgresql:// URL"
+        )
+    return url
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: the configuration file does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -211,7 +277,17 @@ def parse_service(entry: Any, where: str) -> ServiceConfig:
         )
 
     minimum = int(_number(entry, "minInstancesPerNode", where, 1, integer=True, low=0))
-    maximum = int(_number(entry, "maxInstancesPerNode", where, 2, integer=True, low=1))
+    maximum = int(
+        _number(
+            entry,
+            "maxInstancesPerNode",
+            where,
+            2,
+            integer=True,
+            low=1,
+            high=MAX_INSTANCES,
+        )
+    )
     if minimum > maximum:
         raise ConfigError(
             f"{where}.minInstancesPerNode: {minimum} is greater than "
@@ -254,15 +330,30 @@ def _number(
     *,
     integer: bool = False,
     low: float = 1,
+    high: float = LARGEST,
 ) -> float:
     value = table.get(key, default)
     wrong_kind = integer and not isinstance(value, int)
     if isinstance(value, bool) or not isinstance(value, int | float) or wrong_kind:
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"{where}.{key}: expected {kind}, got {value!r}")
+    # NaN compares false with everything, so it is refused by name, as is infinity.
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}.{key}: expected a finite number, got {value!r}")
     if value < low:
         raise ConfigError(f"{where}.{key}: must be at least {low:g}, got {value!r}")
+    if value > high:
+        raise ConfigError(f"{where}.{key}: must be at most {high:g}, got {value!r}")
     return float(value)
+
+
+def _check_server_keys(server: dict[str, Any], where: str) -> None:
+    unknown = set(server) - SERVER_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}: server.{sorted(unknown)[0]}: unknown key; known keys are "
+            + ", ".join(sorted(SERVER_KEYS))
+        )
 
 
 def _check_unique(services: list[ServiceConfig]) -> None:

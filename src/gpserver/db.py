@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from gpserver.errors import ConfigError, StorageError
 
@@ -59,12 +59,18 @@ class Database:
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        if self.is_sqlite:
-            self._writer = _sqlite_engine(url, immediate=True)
-            self._reader = _sqlite_engine(url, immediate=False)
-        else:
-            self._writer = create_engine(url, pool_pre_ping=True)
-            self._reader = self._writer
+        try:
+            if self.is_sqlite:
+                self._writer = _sqlite_engine(url, immediate=True)
+                self._reader = _sqlite_engine(url, immediate=False)
+            else:
+                self._writer = create_engine(url, pool_pre_ping=True)
+                self._reader = self._writer
+        except (ArgumentError, ImportError) as exc:
+            raise ConfigError(
+                f"the database URL {safe_url(url)} cannot be used: {exc}; use "
+                "sqlite+pysqlite:///<path> or postgresql+psycopg://<user>@<host>/<db>"
+            ) from None
 
     def create_schema(self) -> None:
         """A store ready for use, for tests and tools that start from nothing: the

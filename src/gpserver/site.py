@@ -14,8 +14,10 @@ from typing import Any
 from gpserver.catalog.services import Catalog, Service
 from gpserver.catalog.state import STOPPED, ServiceStates
 from gpserver.config import SiteConfig
+from gpserver.datadir import DataDirLock, prepare_data_dir
 from gpserver.db import Database
 from gpserver.errors import BadRequest, ServiceBusy
+from gpserver.execution.executor import Executor
 from gpserver.execution.pool import LocalExecutor, ServicePool
 from gpserver.execution.runner import prepare_request
 from gpserver.execution.worker import WorkerSettings
@@ -35,17 +37,24 @@ class Site:
     config: SiteConfig
     catalog: Catalog
     jobs: Jobs
-    executor: LocalExecutor
+    executor: Executor
     output_root: Path
     security: Security
     states: ServiceStates
     cleanup: Cleanup
     sweeper: Sweeper
+    data_lock: DataDirLock | None = None
 
     @classmethod
     def open(cls, config: SiteConfig, log_level: int = logging.INFO) -> Site:
         """Check and prepare everything the site needs; start nothing yet."""
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(config.data_dir)
+        # A second server on the same embedded store would fail the first one's
+        # running jobs as crash debris; refuse it before it touches anything.
+        data_lock = None
+        if config.database_url.startswith("sqlite"):
+            data_lock = DataDirLock(config.data_dir)
+            data_lock.acquire()
         directory = JobsDirectory(config.jobs_dir)
         directory.ensure_writable()
         output_root = config.data_dir / "arcgisoutput"
@@ -71,11 +80,20 @@ class Site:
                 jobs,
             )
             for service in catalog
+            # Distributed: Celery workers run the asynchronous services.
+            if not (config.is_distributed and service.config.is_async)
         }
         security = Security(database)
-        executor = LocalExecutor(pools)
-        for service in catalog:
-            pools[service.key].paused = states.state(service.key) == STOPPED
+        local = LocalExecutor(pools)
+        for key, pool in pools.items():
+            pool.paused = states.state(key) == STOPPED
+        executor: Executor = local
+        if config.is_distributed:
+            from gpserver.execution.remote import distributed_executor
+
+            executor = distributed_executor(
+                config, catalog, jobs, SettingsStore(database), local
+            )
         cleanup = Cleanup(
             jobs,
             SettingsStore(database),
@@ -92,6 +110,7 @@ class Site:
             states,
             cleanup,
             sweeper,
+            data_lock,
         )
 
     def start(self) -> None:
@@ -99,7 +118,10 @@ class Site:
         # In the embedded mode no other node can be half-way through a submit, so
         # every folder without a record is debris; a shared store waits a minute.
         self.cleanup.recover(orphan_min_age=0 if self.jobs.store.db.is_sqlite else 60)
-        interrupted = self.jobs.fail_interrupted()
+        # Only the embedded mode may fail what is running: in the distributed mode
+        # those jobs run on workers that may well be alive, and lost ones are found
+        # by their heartbeats (execution/heartbeats.py).
+        interrupted = 0 if self.config.is_distributed else self.jobs.fail_interrupted()
         if interrupted:
             log.warning(
                 "%d jobs were running when the server last stopped; they are failed",
@@ -113,6 +135,8 @@ class Site:
         self.sweeper.stop()
         self.executor.stop()
         self.jobs.store.dispose()
+        if self.data_lock is not None:
+            self.data_lock.release()
 
     def health_problems(self) -> list[str]:
         """What keeps the site from serving; empty when healthy."""
@@ -135,7 +159,7 @@ class Site:
     def set_service_state(self, key: str, state: str) -> None:
         service = self.catalog.get(key)
         self.states.set_state(service.key, state)
-        self.executor.pools[service.key].pause(state == STOPPED)
+        self.executor.pause(service.key, state == STOPPED)
         log.info(
             "service %s %s",
             service.key,
@@ -148,7 +172,7 @@ class Site:
         config = self.states.edit(service.config, changes)
         edited = dataclasses.replace(service, config=config)
         self.catalog.replace(edited)
-        self.executor.pools[key].reconfigure(config)
+        self.executor.reconfigure(config)
         log.info(
             "service %s edited: %s",
             key,
@@ -158,9 +182,7 @@ class Site:
         return edited
 
     def _check_started(self, service: Service) -> None:
-        # The pool holds this node's view of the state, read from the store at
-        # start and changed by the admin's start and stop, so submits need no query.
-        if self.executor.pools[service.key].paused:
+        if self.executor.is_paused(service.key):
             raise ServiceBusy(
                 f"Service {service.key} is stopped; an administrator can start it",
             )
@@ -181,7 +203,7 @@ class Site:
         job = self.jobs.submit(
             service.key, task.name, {"inputs": inputs, "context": context}, user
         )
-        self.executor.notify(service.key)
+        self.executor.submitted(job)
         return job
 
     def execute(

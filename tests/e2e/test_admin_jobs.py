@@ -265,8 +265,21 @@ def test_query_bad_paging_names_the_parameter(admin: Admin) -> None:
     assert answer == {
         "status": "error",
         "messages": [
-            "Invalid value for parameter 'start': expected a whole number of at "
-            "least 1, got '0'"
+            "Invalid value for parameter 'start': expected a whole number from 1 "
+            "to 2147483647, got '0'"
+        ],
+        "code": 400,
+    }
+
+
+def test_query_refuses_a_start_too_large_for_the_store(admin: Admin) -> None:
+    answer = admin.get(f"{QUERIED}/query", startTime=0, start="9" * 23)
+
+    assert answer == {
+        "status": "error",
+        "messages": [
+            "Invalid value for parameter 'start': expected a whole number from 1 "
+            f"to 2147483647, got '{'9' * 23}'"
         ],
         "code": 400,
     }

@@ -151,12 +151,17 @@ def test_directories_list_the_jobs_directory_with_its_defaults(
         (
             {"maxFileAge": "0"},
             "Invalid value for parameter 'maxFileAge': expected a whole number of "
-            "minutes of at least 1, got 0",
+            "minutes from 1 to 5256000 (ten years), got 0",
         ),
         (
             {"maxFileAge": "-5"},
             "Invalid value for parameter 'maxFileAge': expected a whole number of "
-            "minutes of at least 1, got -5",
+            "minutes from 1 to 5256000 (ten years), got -5",
+        ),
+        (
+            {"maxFileAge": "99999999999999999999999"},
+            "Invalid value for parameter 'maxFileAge': expected a whole number of "
+            "minutes from 1 to 5256000 (ten years), got 99999999999999999999999",
         ),
         (
             {"physicalPath": "/elsewhere"},

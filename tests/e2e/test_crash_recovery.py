@@ -291,7 +291,8 @@ def test_an_unusable_jobs_folder_refuses_submits_and_keeps_reads(
         "error": {
             "code": 503,
             "message": (
-                "cannot write the job's inputs in the jobs directory: Not a directory"
+                "cannot write the job's inputs in the jobs directory "
+                f"{jobs_root(site)}: Not a directory"
             ),
             "details": [],
         }

@@ -410,5 +410,19 @@ class LocalExecutor:
     def notify(self, service: str) -> None:
         self.pools[service].notify()
 
+    def submitted(self, job: Job) -> None:
+        self.notify(job.service)
+
     def execute(self, service: str, payload: dict[str, Any]) -> Any:
         return self.pools[service].execute(payload)
+
+    def pause(self, service: str, paused: bool) -> None:
+        self.pools[service].pause(paused)
+
+    def is_paused(self, service: str) -> bool:
+        # The pool holds this node's view of the state, read from the store at
+        # start and changed by the admin's start and stop, so submits need no query.
+        return self.pools[service].paused
+
+    def reconfigure(self, config: ServiceConfig) -> None:
+        self.pools[config.key].reconfigure(config)

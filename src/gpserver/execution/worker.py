@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
@@ -56,6 +57,9 @@ class WorkerSettings:
 
 def worker_main(conn: Connection, settings: WorkerSettings) -> None:
     configure_logging(settings.log_level)
+    # Ctrl-C reaches the whole process group; the pool ends its workers itself,
+    # after the jobs they run have been dealt with.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_server(settings.server_pid)
     service = load_service(settings.service)
     store = JobStore(settings.database_url)

@@ -254,6 +254,14 @@ def _attributes(item: Mapping[str, Any], index: int) -> Mapping[str, Any]:
         return {}
     if not isinstance(attributes, Mapping):
         raise ValueError(f"feature {index}: attributes must be a JSON object")
+    for name, value in attributes.items():
+        # A field holds a number, a string, a boolean or null; a nested value has
+        # no field type, and would only fail later when the result is written.
+        if isinstance(value, Mapping | list):
+            raise ValueError(
+                f"feature {index}: attribute {name!r} must be a number, a string, "
+                "a boolean or null, not a JSON object or array"
+            )
     return attributes
 
 

@@ -32,6 +32,7 @@ MODES = (NONE, TIME_ELAPSED)
 SETTING = "directories.arcgisjobs"
 LEASE = "cleanup.lease"
 BATCH = 500
+MAX_FILE_AGE = 10 * 365 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,11 @@ class CleanupSettings:
                 f"Invalid value for parameter 'cleanupMode': {self.mode!r} is not one "
                 f"of {', '.join(MODES)}"
             )
-        if self.max_file_age < 1:
+        if not 1 <= self.max_file_age <= MAX_FILE_AGE:
             raise BadRequest(
                 "Invalid value for parameter 'maxFileAge': expected a whole number of "
-                f"minutes of at least 1, got {self.max_file_age!r}"
+                f"minutes from 1 to {MAX_FILE_AGE} (ten years), got "
+                f"{self.max_file_age!r}"
             )
         return self
 

@@ -78,7 +78,8 @@ class JobsDirectory:
         except OSError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise StorageError(
-                f"cannot write the job's inputs in the jobs directory: {exc.strerror}"
+                f"cannot write the job's inputs in the jobs directory {self.root}: "
+                f"{exc.strerror}"
             ) from exc
         return folder
 

@@ -77,6 +77,37 @@ class Jobs:
             self._logged(job, JobStatus.SUBMITTED, f"on {worker}")
         return job
 
+    def claim(self, job_id: str, worker: str) -> Job:
+        """Start one named job; IllegalTransition when it is no longer queued.
+
+        The distributed mode's tasks name their job, and a task delivered twice,
+        or after the job was cancelled, must not run it again.
+        """
+        now = now_ms()
+        job = self.get(job_id)
+        return self._move(
+            job,
+            JobStatus.EXECUTING,
+            started_ms=now,
+            heartbeat_ms=now,
+            worker=worker,
+            machine=self.machine,
+        )
+
+    def requeue(self, job: Job, reason: str) -> Job:
+        """Put a job whose worker was lost back in the queue, to run from the start."""
+        self.add_message(job, WARNING, reason)
+        return self._move(
+            job,
+            JobStatus.SUBMITTED,
+            started_ms=None,
+            heartbeat_ms=None,
+            worker=None,
+            machine=None,
+            progress_percent=None,
+            progress_message=None,
+        )
+
     def mark_waiting(self, service: str) -> None:
         for job_id in self.store.mark_waiting(service):
             log.info(

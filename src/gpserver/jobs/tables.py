@@ -32,9 +32,17 @@ jobs = Table(
     Column("worker", String(255)),
     Column("heartbeat_ms", BigInteger),
     # The pool takes the oldest queued job of a service first.
-    Index("ix_jobs_service_status_submitted", "service", "status", "submitted_ms"),
+    Index(
+        "ix_jobs_service_status_submitted",
+        "service",
+        "status",
+        "submitted_ms",
+        "job_id",
+    ),
     # Admin queries page through a service's jobs by submission time.
     Index("ix_jobs_service_submitted", "service", "submitted_ms", "job_id"),
+    # The cleanup takes the jobs changed longest ago first.
+    Index("ix_jobs_modified", "modified_ms"),
 )
 
 # Per-service counts behind jobs/statistics. They change in the same transaction as

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 KEY_SETTING = "tokens.sharedKey"
 CONFIG_SETTING = "tokens.config"
+MAX_MINUTES = 365 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,11 @@ class Tokens:
         return TokenSettings(int(data["shortTimeout"]), int(data["longTimeout"]))
 
     def update_settings(self, short_timeout: int, long_timeout: int) -> TokenSettings:
-        if short_timeout < 1 or long_timeout < 1:
-            raise BadRequest("shortTimeout and longTimeout must be at least 1 minute")
+        if not (1 <= short_timeout <= MAX_MINUTES and 1 <= long_timeout <= MAX_MINUTES):
+            raise BadRequest(
+                "shortTimeout and longTimeout must be from 1 minute to "
+                f"{MAX_MINUTES} (a year)"
+            )
         if short_timeout > long_timeout:
             raise BadRequest("shortTimeout may not be longer than longTimeout")
         value = json.dumps({"shortTimeout": short_timeout, "longTimeout": long_timeout})

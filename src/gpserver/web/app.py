@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gpserver.errors import NotFound
+from gpserver.errors import GPServerError, NotFound
 from gpserver.site import Site
 from gpserver.web import directories
 from gpserver.web.admin import roles as admin_roles
@@ -23,7 +24,9 @@ from gpserver.web.admin import root as admin_root
 from gpserver.web.admin import services as admin_services
 from gpserver.web.admin import system as admin_system
 from gpserver.web.admin import users as admin_users
+from gpserver.web.admin.framework import admin_error
 from gpserver.web.endpoint import rest_endpoint
+from gpserver.web.errors import rest_error
 from gpserver.web.rest import routes as rest_routes
 from gpserver.web.urls import CONTEXT
 
@@ -51,6 +54,23 @@ class StripTrailingSlash:
 
 def not_found(request: Request, params: dict[str, Any]) -> Response:
     raise NotFound(f"no resource at {request.url.path}")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Errors the router raises itself (a method a route does not take), answered
+    in the envelope of the API the path belongs to, like every other error."""
+    assert isinstance(exc, HTTPException)
+    error = GPServerError(f"{exc.detail}: {request.method} {request.url.path}")
+    error.code = exc.status_code
+    params = dict(request.query_params)
+    if request.url.path.startswith(f"{CONTEXT}/admin"):
+        return admin_error(request, params, error)
+    return rest_error(request, params, error)
+
+
+async def admin_not_found(request: Request) -> Response:
+    error = NotFound(f"no resource at {request.url.path}")
+    return admin_error(request, dict(request.query_params), error)
 
 
 def home(request: Request) -> Response:
@@ -83,6 +103,7 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
                 *admin_system.routes,
                 *admin_users.routes,
                 *admin_roles.routes,
+                Route("/admin/{rest:path}", admin_not_found, methods=["GET", "POST"]),
                 Route(
                     "/{rest:path}", rest_endpoint(not_found), methods=["GET", "POST"]
                 ),
@@ -100,6 +121,11 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
             max_age=86400,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
     app.state.site = site
     return app

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,6 +22,11 @@ from gpserver.web.errors import rest_error
 
 Handler = Callable[[Request, dict[str, Any]], Response]
 
+# Feature sets of a hundred thousand points are tens of megabytes of JSON in one
+# field; ArcGIS clients send them as they are.
+MAX_FIELD = 256 * 2**20
+MAX_FIELDS = 10_000
+
 
 async def read_params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query_params)
@@ -28,7 +34,15 @@ async def read_params(request: Request) -> dict[str, Any]:
     if request.method == "POST":
         content_type = request.headers.get("content-type", "")
         if "form" in content_type:
-            form = await request.form()
+            try:
+                form = await request.form(
+                    max_files=MAX_FIELDS, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD
+                )
+            except HTTPException as exc:
+                raise BadRequest(
+                    f"The request body cannot be read: {exc.detail} (at most "
+                    f"{MAX_FIELDS} fields of {MAX_FIELD // 2**20} MB each)"
+                ) from None
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     continue

@@ -17,6 +17,7 @@ from gpserver.jobs.times import parse_time
 from gpserver.security.model import Principal
 from gpserver.site import Site
 from gpserver.web.admin.framework import SUCCESS, operation
+from gpserver.web.admin.params import LARGEST
 from gpserver.web.formats import templates, wanted_format
 from gpserver.web.urls import site_root
 
@@ -217,10 +218,10 @@ def _positive(raw: Any, name: str, default: int) -> int:
         value = int(str(raw))
     except ValueError:
         value = 0
-    if value < 1:
+    if not 1 <= value <= LARGEST:
         raise BadRequest(
-            f"Invalid value for parameter '{name}': expected a whole number of at "
-            f"least 1, got {raw!r}"
+            f"Invalid value for parameter '{name}': expected a whole number from 1 "
+            f"to {LARGEST}, got {raw!r}"
         )
     return value
 

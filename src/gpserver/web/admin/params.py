@@ -19,6 +19,10 @@ def text(params: dict[str, Any], name: str, default: str = "") -> str:
     return default if value is None else str(value)
 
 
+# The largest whole number a parameter may carry: it fits the store's integers.
+LARGEST = 2**31 - 1
+
+
 def required(params: dict[str, Any], name: str) -> str:
     value = text(params, name).strip()
     if not value:
@@ -36,6 +40,8 @@ def whole_number(params: dict[str, Any], name: str, default: int, least: int) ->
         raise BadRequest(f"{name} must be a whole number, not {raw!r}") from None
     if value < least:
         raise BadRequest(f"{name} must be at least {least}, not {value}")
+    if value > LARGEST:
+        raise BadRequest(f"{name} must be at most {LARGEST}, not {value}")
     return value
 
 
