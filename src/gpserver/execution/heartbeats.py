@@ -10,15 +10,13 @@ again. One web node at a time does this, by holding a lease in the store.
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import uuid
 from collections.abc import Callable
 
 from gpserver.errors import NotFound
 from gpserver.jobs.model import Job, now_ms
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition, JobStatus
+from gpserver.periodic import Periodic
 from gpserver.settings import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,9 @@ def heartbeat_interval(timeout: float) -> float:
     return min(5.0, timeout / 4)
 
 
-class HeartbeatWatch:
+class HeartbeatWatch(Periodic):
+    name = "heartbeat-watch"
+
     def __init__(
         self,
         jobs: Jobs,
@@ -47,32 +47,12 @@ class HeartbeatWatch:
         repeatable: frozenset[str],
         resend: Callable[[Job], None],
     ) -> None:
+        super().__init__(check_interval(timeout), jobs.machine)
         self.jobs = jobs
         self.settings = settings
         self.timeout = timeout
         self.repeatable = repeatable
         self.resend = resend
-        self.interval = check_interval(timeout)
-        self.holder = f"{jobs.machine}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="heartbeat-watch", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("looking for lost jobs failed; it runs again soon")
 
     def run_once(self) -> int:
         """Settle the jobs whose worker was lost; return how many."""

@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from gpserver.errors import BadRequest, StorageError
 from gpserver.jobs.model import Job, now_ms
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import JobStatus
+from gpserver.periodic import Periodic
 from gpserver.settings import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -205,30 +204,14 @@ class Cleanup:
         return removed
 
 
-class Sweeper:
-    """A thread that sweeps on an interval, on one node at a time (by lease)."""
+class Sweeper(Periodic):
+    """Sweeps on an interval, on one node at a time (by lease)."""
+
+    name = "sweeper"
 
     def __init__(self, cleanup: Cleanup, interval: float) -> None:
+        super().__init__(interval, cleanup.jobs.machine)
         self.cleanup = cleanup
-        self.interval = interval
-        self.holder = f"{cleanup.jobs.machine}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("cleanup sweep failed; it runs again next interval")
 
     def run_once(self) -> int:
         settings = self.cleanup.settings()
