@@ -253,6 +253,12 @@ def test_a_server_killed_mid_burst_restarts_whole(site: ServerProcess) -> None:
     # Queued jobs run after the restart; compare counts once they all ended.
     for job_id in burst.acknowledged:
         client.wait(BURST, job_id)
+    # A submit whose answer the kill swallowed may still be queued or running: its
+    # job is real, so wait for it too before reading two counts at two moments.
+    deadline = time.monotonic() + 30
+    unfinished = "SELECT COUNT(*) FROM jobs WHERE status IN (0, 1, 2, 3, 7)"
+    while query(site, unfinished) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
     after = counted(site)
     assert admin_statistics(site) == after["Tests/Burst"]
     site.stop()
