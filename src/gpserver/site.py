@@ -68,32 +68,8 @@ class Site:
         states = ServiceStates(SettingsStore(database))
         catalog = Catalog.load(states.apply_edits(s) for s in config.services)
         jobs = Jobs(JobStore(database), directory)
-        pools = {
-            service.key: ServicePool(
-                WorkerSettings(
-                    service=service.config,
-                    database_url=config.database_url,
-                    jobs_root=str(config.jobs_dir),
-                    output_root=str(output_root),
-                    log_level=log_level,
-                ),
-                jobs,
-            )
-            for service in catalog
-            # Distributed: Celery workers run the asynchronous services.
-            if not (config.is_distributed and service.config.is_async)
-        }
+        executor = _executor(config, catalog, jobs, states, output_root, log_level)
         security = Security(database)
-        local = LocalExecutor(pools)
-        for key, pool in pools.items():
-            pool.paused = states.state(key) == STOPPED
-        executor: Executor = local
-        if config.is_distributed:
-            from gpserver.execution.remote import distributed_executor
-
-            executor = distributed_executor(
-                config, catalog, jobs, SettingsStore(database), local
-            )
         cleanup = Cleanup(
             jobs,
             SettingsStore(database),
@@ -220,3 +196,38 @@ class Site:
             service.key, {"task": task.name, "inputs": inputs, "context": context}
         )
         return answer
+
+
+def _executor(
+    config: SiteConfig,
+    catalog: Catalog,
+    jobs: Jobs,
+    states: ServiceStates,
+    output_root: Path,
+    log_level: int,
+) -> Executor:
+    """Local pools for what this node runs, and Celery for the rest when configured."""
+    pools = {
+        service.key: ServicePool(
+            WorkerSettings(
+                service=service.config,
+                database_url=config.database_url,
+                jobs_root=str(config.jobs_dir),
+                output_root=str(output_root),
+                log_level=log_level,
+            ),
+            jobs,
+        )
+        for service in catalog
+        # Distributed: Celery workers run the asynchronous services.
+        if not (config.is_distributed and service.config.is_async)
+    }
+    for key, pool in pools.items():
+        pool.paused = states.state(key) == STOPPED
+    local = LocalExecutor(pools)
+    if not config.is_distributed:
+        return local
+
+    from gpserver.execution.remote import distributed_executor
+
+    return distributed_executor(config, catalog, jobs, states.settings, local)
