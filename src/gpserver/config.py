@@ -114,45 +114,24 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
     server: dict[str, Any] = {}
     services: list[ServiceConfig] = []
     if config_path is not None:
-        document = _read_toml(config_path)
-        server = _table(document, "server", str(config_path))
-        _check_server_keys(server, str(config_path))
-        services = _services(document, str(config_path))
-        unknown = set(document) - {"server", "services"}
-        if unknown:
-            raise ConfigError(
-                f"{config_path}: unknown section {sorted(unknown)[0]!r}; "
-                "expected [server] and [[services]]"
-            )
-
-    samples = server.get("samples", True)
-    if not isinstance(samples, bool):
-        raise ConfigError(
-            f"{config_path}: server.samples: expected true or false, got {samples!r}"
-        )
-    if samples:
-        sample_text = resources.files("gpserver.samples").joinpath(SAMPLES_CONFIG)
-        sample_doc = tomllib.loads(sample_text.read_text(encoding="utf-8"))
-        services = _services(sample_doc, "gpserver/samples/site.toml") + services
-
+        server, services = _read_site_file(config_path)
+    services = _with_samples(server, services, config_path)
     _check_unique(services)
     where = str(config_path) if config_path else "configuration"
     jobs_dir = Path(_text(server, "jobsDirectory", where, str(data_dir / "arcgisjobs")))
     database_url = os.environ.get("GPSERVER_DATABASE_URL") or _text(
         server, "databaseUrl", where, f"sqlite+pysqlite:///{data_dir / 'gpserver.db'}"
     )
-    tokens_over_http = _text(server, "tokensOverHttp", where, "loopback")
-    if tokens_over_http not in TOKENS_OVER_HTTP:
-        raise ConfigError(
-            f"{where}: server.tokensOverHttp: {tokens_over_http!r} is not one of "
-            f"{TOKENS_OVER_HTTP}"
-        )
-    cleanup_mode = _text(server, "jobsCleanupMode", where, CLEANUP_MODES[1])
-    if cleanup_mode not in CLEANUP_MODES:
-        raise ConfigError(
-            f"{where}: server.jobsCleanupMode: {cleanup_mode!r} is not one of "
-            f"{CLEANUP_MODES}"
-        )
+    tokens_over_http = _choice(
+        _text(server, "tokensOverHttp", where, "loopback"),
+        f"{where}: server.tokensOverHttp",
+        TOKENS_OVER_HTTP,
+    )
+    cleanup_mode = _choice(
+        _text(server, "jobsCleanupMode", where, CLEANUP_MODES[1]),
+        f"{where}: server.jobsCleanupMode",
+        CLEANUP_MODES,
+    )
     server_where = f"{where}: server"
     broker_url = _broker_url(server, where, database_url)
     return SiteConfig(
@@ -194,6 +173,41 @@ def _broker_url(server: dict[str, Any], where: str, database_url: str) -> str | 
             "server.databaseUrl (or GPSERVER_DATABASE_URL) to a postgresql:// URL"
         )
     return url
+
+
+def _read_site_file(path: Path) -> tuple[dict[str, Any], list[ServiceConfig]]:
+    document = _read_toml(path)
+    unknown = set(document) - {"server", "services"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown section {sorted(unknown)[0]!r}; "
+            "expected [server] and [[services]]"
+        )
+    server = _table(document, "server", str(path))
+    _check_server_keys(server, str(path))
+    return server, _services(document, str(path))
+
+
+def _with_samples(
+    server: dict[str, Any], services: list[ServiceConfig], path: Path | None
+) -> list[ServiceConfig]:
+    """The sample services ahead of the site's own, unless the file turns them off."""
+    samples = server.get("samples", True)
+    if not isinstance(samples, bool):
+        raise ConfigError(
+            f"{path}: server.samples: expected true or false, got {samples!r}"
+        )
+    if not samples:
+        return services
+    sample_text = resources.files("gpserver.samples").joinpath(SAMPLES_CONFIG)
+    sample_doc = tomllib.loads(sample_text.read_text(encoding="utf-8"))
+    return _services(sample_doc, "gpserver/samples/site.toml") + services
+
+
+def _choice(value: str, label: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{label}: {value!r} is not one of {choices}")
+    return value
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -265,16 +279,16 @@ def parse_service(entry: Any, where: str) -> ServiceConfig:
     if not name:
         raise ConfigError(f"{where}.name: must not be empty")
 
-    execution = _text(entry, "executionType", where, "asynchronous").lower()
-    if execution not in EXECUTION_TYPES:
-        raise ConfigError(
-            f"{where}.executionType: {execution!r} is not one of {EXECUTION_TYPES}"
-        )
-    show = _text(entry, "showMessages", where, "Info")
-    if show not in SHOW_MESSAGES:
-        raise ConfigError(
-            f"{where}.showMessages: {show!r} is not one of {SHOW_MESSAGES}"
-        )
+    execution = _choice(
+        _text(entry, "executionType", where, "asynchronous").lower(),
+        f"{where}.executionType",
+        EXECUTION_TYPES,
+    )
+    show = _choice(
+        _text(entry, "showMessages", where, "Info"),
+        f"{where}.showMessages",
+        SHOW_MESSAGES,
+    )
 
     minimum = int(_number(entry, "minInstancesPerNode", where, 1, integer=True, low=0))
     maximum = int(
