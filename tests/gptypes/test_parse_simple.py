@@ -116,6 +116,23 @@ def test_long_rejects_what_is_not_a_whole_number(raw, shown):
     )
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("4503599627370496", "'4503599627370496'"),
+        ("-4503599627370496", "'-4503599627370496'"),
+        (10**30, "1000000000000000000000000000000"),
+        (1e300, "1e+300"),
+    ],
+)
+def test_long_beyond_the_exact_double_range_is_refused(raw, shown):
+    assert rejected(spec("GPLong", name="count"), raw) == (
+        "Invalid value for parameter 'count': expected a whole number between "
+        f"-4503599627370495 and 4503599627370495; got {shown}"
+    )
+    assert parse_input(spec("GPLong"), "-4503599627370495") == -4503599627370495
+
+
 def test_long_range():
     bounded = spec("GPLong", name="count", minimum=0, maximum=10)
     assert parse_input(bounded, "10") == 10
@@ -142,7 +159,17 @@ def test_double(raw, value):
 
 @pytest.mark.parametrize(
     ("raw", "shown"),
-    [("nan", "'nan'"), ("inf", "'inf'"), (float("nan"), "nan"), ("1,5", "'1,5'")],
+    [
+        ("nan", "'nan'"),
+        ("inf", "'inf'"),
+        (float("nan"), "nan"),
+        (float("-inf"), "-inf"),
+        ("1,5", "'1,5'"),
+        # Text and integers beyond a double's range would become infinity.
+        ("1e400", "'1e400'"),
+        ("-1e400", "'-1e400'"),
+        (10**400, repr(10**400)[:60] + " ..."),
+    ],
 )
 def test_double_rejects_non_numbers(raw, shown):
     assert rejected(spec("GPDouble", name="ratio"), raw) == (
@@ -308,6 +335,8 @@ LINEAR_UNIT_EXPECTED = (
             '{"distance": "far"}',
             "expected distance to be a number; got 'far'",
         ),
+        ("1e400 Kilometers", "expected distance to be a number; got '1e400'"),
+        ('{"distance": 1e400}', "expected distance to be a number; got inf"),
     ],
 )
 def test_bad_linear_units(raw, reason):

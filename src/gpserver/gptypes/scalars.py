@@ -20,6 +20,9 @@ from gpserver.gptypes.errors import shown
 from gpserver.gptypes.values import LINEAR_UNITS, DataFile, LinearUnit
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# ArcGIS Server 11.2 widened GPLong to the integers a double holds exactly; a
+# larger value would reach JavaScript clients changed, so it is refused.
+LONG_LIMIT = 4503599627370495
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LINEAR_UNIT_TEXT = re.compile(rf"({_NUMBER.pattern})\s*([A-Za-z]*)")
 _LINEAR_UNIT_EXAMPLE = '{"distance": 5, "units": "esriKilometers"}'
@@ -53,6 +56,11 @@ def parse_long(spec: ParamSpec, raw: object) -> int:
         if not number.is_integer():
             raise ValueError(f"expected a whole number like 7; got {shown(raw)}")
         value = int(number)
+    if abs(value) > LONG_LIMIT:
+        raise ValueError(
+            f"expected a whole number between -{LONG_LIMIT} and {LONG_LIMIT}; "
+            f"got {shown(raw)}"
+        )
     _check_range(spec, value)
     return value
 
@@ -113,15 +121,20 @@ def parse_data_file(spec: ParamSpec, raw: object) -> DataFile | None:
 
 
 def _number(raw: object, expected: str) -> float:
-    if isinstance(raw, bool):
+    """A finite float; text or integers too large for a double are refused."""
+    number: float | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        try:
+            number = float(raw)
+        except OverflowError:
+            number = None
+    elif isinstance(raw, float):
+        number = raw
+    elif isinstance(raw, str) and _NUMBER.fullmatch(raw.strip()):
+        number = float(raw)
+    if number is None or not math.isfinite(number):
         raise ValueError(f"expected {expected}; got {shown(raw)}")
-    if isinstance(raw, int):
-        return float(raw)
-    if isinstance(raw, float) and math.isfinite(raw):
-        return raw
-    if isinstance(raw, str) and _NUMBER.fullmatch(raw.strip()):
-        return float(raw)
-    raise ValueError(f"expected {expected}; got {shown(raw)}")
+    return number
 
 
 def _check_range(spec: ParamSpec, value: float) -> None:
@@ -157,7 +170,10 @@ def _linear_unit_from_text(text: str) -> LinearUnit:
             f'or text like "5 Kilometers"; got {shown(text)}'
         )
     distance, units = match.groups()
-    return LinearUnit(float(distance), _unit_name(units) if units else "esriMeters")
+    return LinearUnit(
+        _number(distance, "distance to be a number"),
+        _unit_name(units) if units else "esriMeters",
+    )
 
 
 def _unit_name(units: object) -> str:
