@@ -81,3 +81,18 @@ def test_a_circle_over_the_antimeridian_is_refused(context):
 
     with pytest.raises(ValueError, match="antimeridian"):
         buffer_points(context, near_dateline, LinearUnit(100, "esriKilometers"))
+
+
+@pytest.mark.parametrize(
+    ("point", "shown"),
+    [(Point(2.35, 95.0), "(2.35, 95)"), (Point(-200.0, 10.0), "(-200, 10)")],
+)
+def test_a_point_off_the_globe_is_refused_naming_it(context, point, shown):
+    off_globe = FeatureSet([Feature(point)])
+
+    with pytest.raises(ValueError) as caught:
+        buffer_points(context, off_globe, LinearUnit(10, "esriKilometers"))
+    assert str(caught.value) == (
+        f"the coordinate {shown} is not a longitude and latitude: longitude must "
+        "be between -180 and 180 and latitude between -90 and 90"
+    )

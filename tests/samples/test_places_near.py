@@ -2,7 +2,7 @@ import math
 
 import pytest
 from pyproj import Geod
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Point, box
 
 from gpserver.gptypes.values import Feature, FeatureSet, LinearUnit
 from gpserver.samples.naturalearth import places_near
@@ -144,3 +144,14 @@ def test_distances_to_a_line_match_a_dense_sampling_of_it(context):
     for place in result.places.features:
         expected = nearest_sample_km(place.geometry.x, place.geometry.y)
         assert place.attributes["distance_km"] == pytest.approx(expected, abs=0.2)
+
+
+def test_a_search_from_latitude_95_is_refused_naming_the_coordinate(context):
+    off_globe = FeatureSet([Feature(Point(10.0, 95.0))])
+
+    with pytest.raises(ValueError) as caught:
+        places_near(context, off_globe, LinearUnit(10, "esriKilometers"))
+    assert str(caught.value) == (
+        "the coordinate (10, 95) is not a longitude and latitude: longitude must "
+        "be between -180 and 180 and latitude between -90 and 90"
+    )

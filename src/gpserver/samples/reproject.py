@@ -63,8 +63,26 @@ def to_wgs84(features: FeatureSet) -> list[BaseGeometry | None]:
         for f in features.features
     ]
     source = features.crs or WGS84
-    if source == WGS84:
-        return geometries
+    if source != WGS84:
+        transformer = Transformer.from_crs(source, WGS84, always_xy=True)
+        geometries = [g if g is None else transform(g, transformer) for g in geometries]
+    for geometry in geometries:
+        if geometry is not None:
+            _check_longitude_latitude(geometry)
+    return geometries
 
-    transformer = Transformer.from_crs(source, WGS84, always_xy=True)
-    return [g if g is None else transform(g, transformer) for g in geometries]
+
+def _check_longitude_latitude(geometry: BaseGeometry) -> None:
+    """Refuses a geometry whose vertices are not longitudes and latitudes.
+
+    Geodesic work on latitude 95 fails deep inside PROJ with a message that means
+    nothing to a client; this one names the coordinate.
+    """
+    xy = shapely.get_coordinates(geometry)
+    bad = (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
+    if bad.any():
+        lon, lat = xy[np.argmax(bad)]
+        raise ValueError(
+            f"the coordinate ({lon:g}, {lat:g}) is not a longitude and latitude: "
+            "longitude must be between -180 and 180 and latitude between -90 and 90"
+        )
