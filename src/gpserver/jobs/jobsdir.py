@@ -74,7 +74,10 @@ class JobsDirectory:
         folder = self.job_dir(service, job_id)
         try:
             (folder / "scratch").mkdir(parents=True)
-            _write_json_durably(folder / "inputs.json", inputs)
+            # Straight into place, without a temporary file to rename: until its
+            # row is committed the folder belongs to no job, and a crash before
+            # that leaves debris that start-up removes, never a job with torn inputs.
+            _write_json_durably(folder / "inputs.json", inputs, in_place=True)
         except OSError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise StorageError(
@@ -145,15 +148,25 @@ class JobsDirectory:
         return data
 
 
-def _write_json_durably(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def _write_json_durably(path: Path, data: Any, *, in_place: bool = False) -> None:
+    tmp = path if in_place else path.with_suffix(path.suffix + ".tmp")
+    text = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, text)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if not in_place:
+        os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

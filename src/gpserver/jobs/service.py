@@ -117,6 +117,23 @@ class Jobs:
                 extra={"event": "job.waiting", "job_id": job_id},
             )
 
+    def wait_for_instances(self, job_ids: list[str]) -> list[str]:
+        """These jobs' tasks are in their services' queues: they wait for a worker.
+
+        The distributed mode's web nodes cannot see whether a worker is free, so
+        every job handed to the workers waits until one claims it, as on ArcGIS
+        Server. Jobs claimed or cancelled meanwhile are left as they are; returns
+        the ids of those that turned Waiting.
+        """
+        moved = self.store.mark_jobs_waiting(job_ids)
+        for job_id in moved:
+            log.info(
+                "job %s waiting for a worker",
+                job_id,
+                extra={"event": "job.waiting", "job_id": job_id},
+            )
+        return moved
+
     def request_cancel(self, job_id: str) -> Job:
         """Cancel a queued job at once; ask a running one to stop."""
         job = self.get(job_id)

@@ -9,11 +9,12 @@ cancelled job back to executing, whatever the timing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from gpserver.db import Database
 from gpserver.errors import NotFound
@@ -35,6 +36,55 @@ _COUNTED = {
 }
 
 
+# The two reads nearly every request makes, built once (see Database.read_one).
+JOB_BY_ID = select(tables.jobs).where(tables.jobs.c.job_id == bindparam("job_id"))
+COUNTERS_OF_SERVICE = select(tables.service_counters).where(
+    tables.service_counters.c.service == bindparam("service")
+)
+
+# Claiming a job, once for every job run, built once too.
+_OLDEST_IN_STATE = (
+    select(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
+    .where(tables.jobs.c.service == bindparam("service"))
+    .where(tables.jobs.c.status == bindparam("status"))
+    .order_by(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_START_JOB = (
+    update(tables.jobs)
+    .where(tables.jobs.c.job_id == bindparam("id"))
+    .values(
+        status=JobStatus.EXECUTING.ordinal,
+        started_ms=bindparam("now"),
+        modified_ms=bindparam("now"),
+        heartbeat_ms=bindparam("now"),
+        worker=bindparam("worker"),
+        machine=bindparam("machine"),
+    )
+)
+
+_STATUS_TO_CHANGE = (
+    select(tables.jobs.c.status)
+    .where(tables.jobs.c.job_id == bindparam("job_id"))
+    .with_for_update()
+)
+
+
+def _add_to_counters(insert: Any) -> Any:
+    """Add to a service's counters, making its row if it has none: the statement
+    for the dialect's ``insert``, taking the service and a delta for each count."""
+    counters = tables.service_counters
+    names = ("total", "cancelled", "failed", "succeeded")
+    statement = insert(counters).values(
+        service=bindparam("service"), **{name: bindparam(name) for name in names}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[counters.c.service],
+        set_={name: counters.c[name] + statement.excluded[name] for name in names},
+    )
+
+
 class JobStore:
     """Jobs and their per-service counters in SQLite or PostgreSQL."""
 
@@ -42,6 +92,8 @@ class JobStore:
         self.db = database if isinstance(database, Database) else Database(database)
         self._write = self.db.write
         self._read = self.db.read
+        self._inserts = _GroupInsert(self.insert_jobs)
+        self._add_to_counters = _add_to_counters(self.db.insert())
 
     def create_schema(self) -> None:
         self.db.create_schema()
@@ -52,9 +104,21 @@ class JobStore:
     # -- writes ---------------------------------------------------------------
 
     def insert_job(self, job: Job) -> None:
+        """Insert a job; it is committed (durable) when this returns.
+
+        Jobs inserted from several threads at once share one transaction, so that
+        they share its wait for the disk (see :class:`_GroupInsert`).
+        """
+        self._inserts.insert(job)
+
+    def insert_jobs(self, jobs: list[Job]) -> None:
+        totals: dict[str, int] = {}
         with self._write() as conn:
-            conn.execute(tables.jobs.insert().values(**_row_values(job)))
-            self._count(conn, job.service, total=1)
+            conn.execute(tables.jobs.insert(), [_row_values(job) for job in jobs])
+            for job in jobs:
+                totals[job.service] = totals.get(job.service, 0) + 1
+            for service, count in totals.items():
+                self._count(conn, service, total=count)
 
     def transition(
         self, job_id: str, wanted: JobStatus, **values: Any
@@ -68,9 +132,7 @@ class JobStore:
         values.setdefault("modified_ms", now_ms())
         with self._write() as conn:
             before = conn.execute(
-                select(tables.jobs.c.status)
-                .where(tables.jobs.c.job_id == job_id)
-                .with_for_update()
+                _STATUS_TO_CHANGE, {"job_id": job_id}
             ).scalar_one_or_none()
             if before is None:
                 raise NotFound(f"job {job_id} does not exist")
@@ -83,9 +145,7 @@ class JobStore:
                 .where(tables.jobs.c.status.in_(sources))
                 .values(status=wanted.ordinal, **values)
             )
-            row = conn.execute(
-                select(tables.jobs).where(tables.jobs.c.job_id == job_id)
-            ).one()
+            row = conn.execute(JOB_BY_ID, {"job_id": job_id}).one()
             if wanted in _COUNTED:
                 self._count(conn, row.service, **{_COUNTED[wanted]: 1})
             elif wanted is JobStatus.DELETING:
@@ -109,9 +169,13 @@ class JobStore:
         return removed.rowcount == 1
 
     def claim_next(self, service: str, worker: str, machine: str) -> Job | None:
-        """Start the oldest queued job of a service, or return None."""
+        """Start the oldest queued job of a service, or return None.
+
+        Not a durable write: a claim lost to a power cut leaves the job queued, and
+        a queued job runs again when the server starts, as after any crash.
+        """
         now = now_ms()
-        with self._write() as conn:
+        with self.db.write(durable=False) as conn:
             # One indexed look-up per queued state, each answered straight from
             # ix_jobs_service_status_submitted: with both states in one IN (...)
             # SQLite prefers the index that avoids the sort and walks every job of
@@ -122,12 +186,7 @@ class JobStore:
             candidates = []
             for state in (JobStatus.SUBMITTED, JobStatus.WAITING):
                 found = conn.execute(
-                    select(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
-                    .where(tables.jobs.c.service == service)
-                    .where(tables.jobs.c.status == state.ordinal)
-                    .order_by(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
+                    _OLDEST_IN_STATE, {"service": service, "status": state.ordinal}
                 ).first()
                 if found is not None:
                     candidates.append(tuple(found))
@@ -135,25 +194,15 @@ class JobStore:
             if job_id is None:
                 return None
             conn.execute(
-                update(tables.jobs)
-                .where(tables.jobs.c.job_id == job_id)
-                .values(
-                    status=JobStatus.EXECUTING.ordinal,
-                    started_ms=now,
-                    modified_ms=now,
-                    heartbeat_ms=now,
-                    worker=worker,
-                    machine=machine,
-                )
+                _START_JOB,
+                {"id": job_id, "now": now, "worker": worker, "machine": machine},
             )
-            row = conn.execute(
-                select(tables.jobs).where(tables.jobs.c.job_id == job_id)
-            ).one()
+            row = conn.execute(JOB_BY_ID, {"job_id": job_id}).one()
         return Job.from_row(row)
 
     def mark_waiting(self, service: str) -> list[str]:
         """Move a service's Submitted jobs to Waiting: no instance is free for them."""
-        with self._write() as conn:
+        with self.db.write(durable=False) as conn:
             ids = list(
                 conn.execute(
                     select(tables.jobs.c.job_id)
@@ -170,10 +219,22 @@ class JobStore:
                 )
         return ids
 
+    def mark_jobs_waiting(self, job_ids: list[str]) -> list[str]:
+        """Move those of these jobs still Submitted to Waiting; return their ids."""
+        with self.db.write(durable=False) as conn:
+            moved = conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id.in_(job_ids))
+                .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
+                .values(status=JobStatus.WAITING.ordinal, modified_ms=now_ms())
+                .returning(tables.jobs.c.job_id)
+            )
+            return list(moved.scalars())
+
     def set_progress(
         self, job_id: str, percent: int | None, message: str | None
     ) -> None:
-        with self._write() as conn:
+        with self.db.write(durable=False) as conn:
             conn.execute(
                 update(tables.jobs)
                 .where(tables.jobs.c.job_id == job_id)
@@ -183,7 +244,7 @@ class JobStore:
 
     def touch(self, job_id: str) -> None:
         """Record that a job changed (a new message), for cleanup by age."""
-        with self._write() as conn:
+        with self.db.write(durable=False) as conn:
             conn.execute(
                 update(tables.jobs)
                 .where(tables.jobs.c.job_id == job_id)
@@ -191,7 +252,7 @@ class JobStore:
             )
 
     def touch_all(self, job_ids: list[str]) -> None:
-        with self._write() as conn:
+        with self.db.write(durable=False) as conn:
             conn.execute(
                 update(tables.jobs)
                 .where(tables.jobs.c.job_id.in_(job_ids))
@@ -202,7 +263,7 @@ class JobStore:
         ids = list(job_ids)
         if not ids:
             return
-        with self._write() as conn:
+        with self.db.write(durable=False) as conn:
             conn.execute(
                 update(tables.jobs)
                 .where(tables.jobs.c.job_id.in_(ids))
@@ -290,25 +351,14 @@ class JobStore:
             return set(rows)
 
     def _count(self, conn: Connection, service: str, **deltas: int) -> None:
-        insert = self.db.insert()
-        counters = tables.service_counters
         row = {"service": service, "total": 0, "cancelled": 0, "failed": 0}
         row |= {"succeeded": 0}
-        row |= deltas
-        statement = insert(counters).values(**row)
-        statement = statement.on_conflict_do_update(
-            index_elements=[counters.c.service],
-            set_={name: counters.c[name] + delta for name, delta in deltas.items()},
-        )
-        conn.execute(statement)
+        conn.execute(self._add_to_counters, row | deltas)
 
     # -- reads ----------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
-        with self._read() as conn:
-            row = conn.execute(
-                select(tables.jobs).where(tables.jobs.c.job_id == job_id)
-            ).one_or_none()
+        row = self.db.read_one(JOB_BY_ID, job_id=job_id)
         return Job.from_row(row) if row is not None else None
 
     def statuses(self, job_ids: Iterable[str]) -> dict[str, JobStatus]:
@@ -333,6 +383,20 @@ class JobStore:
             query = query.where(tables.jobs.c.service == service)
         with self._read() as conn:
             rows = conn.execute(query.order_by(tables.jobs.c.submitted_ms)).all()
+        return [Job.from_row(r) for r in rows]
+
+    def queued_before(self, changed_before_ms: int, limit: int) -> list[Job]:
+        """Queued jobs not changed since ``changed_before_ms``, oldest change first."""
+        queued = [JobStatus.SUBMITTED.ordinal, JobStatus.WAITING.ordinal]
+        query = (
+            select(tables.jobs)
+            .where(tables.jobs.c.status.in_(queued))
+            .where(tables.jobs.c.modified_ms < changed_before_ms)
+            .order_by(tables.jobs.c.modified_ms)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
         return [Job.from_row(r) for r in rows]
 
     def count_queued(self, service: str) -> int:
@@ -370,27 +434,127 @@ class JobStore:
         if filters.machine is not None:
             where.append(func.lower(jobs.c.machine) == filters.machine.lower())
         with self._read() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(jobs).where(*where)
-            ).scalar_one()
-            rows = conn.execute(
-                select(jobs)
-                .where(*where)
-                .order_by(jobs.c.submitted_ms, jobs.c.job_id)
-                .offset(start)
-                .limit(number)
-            ).all()
+            if filters.selects_all:
+                total = self._held_jobs(conn, service)
+            else:
+                total = conn.execute(
+                    select(func.count()).select_from(jobs).where(*where)
+                ).scalar_one()
+            rows = self._page(conn, where, int(total), start, number)
         return int(total), [Job.from_row(r) for r in rows]
 
-    def statistics(self, service: str) -> Statistics:
+    def _held_jobs(self, conn: Connection, service: str) -> int:
+        """How many rows a service has, without counting them one by one: its
+        counters' total, plus the rows being deleted, which left the counters."""
         counters = tables.service_counters
-        with self._read() as conn:
-            row = conn.execute(
-                select(counters).where(counters.c.service == service)
-            ).one_or_none()
+        total = conn.execute(
+            select(counters.c.total).where(counters.c.service == service)
+        ).scalar_one_or_none()
+        deleting = conn.execute(
+            select(func.count())
+            .select_from(tables.jobs)
+            .where(tables.jobs.c.service == service)
+            .where(tables.jobs.c.status == JobStatus.DELETING.ordinal)
+        ).scalar_one()
+        return int(total or 0) + int(deleting)
+
+    @staticmethod
+    def _page(
+        conn: Connection, where: list[Any], total: int, start: int, number: int
+    ) -> list[Any]:
+        """Rows ``start`` to ``start + number`` in submission order.
+
+        An OFFSET walks past every row it skips, so a page nearer the end is read
+        backwards from the end: the last page of a million jobs skips none.
+        """
+        jobs = tables.jobs
+        remaining = total - start
+        if remaining <= 0 or start <= remaining:
+            return list(
+                conn.execute(
+                    select(jobs)
+                    .where(*where)
+                    .order_by(jobs.c.submitted_ms, jobs.c.job_id)
+                    .offset(start)
+                    .limit(number)
+                ).all()
+            )
+        count = min(number, remaining)
+        rows = conn.execute(
+            select(jobs)
+            .where(*where)
+            .order_by(jobs.c.submitted_ms.desc(), jobs.c.job_id.desc())
+            .offset(remaining - count)
+            .limit(count)
+        ).all()
+        return list(reversed(rows))
+
+    def statistics(self, service: str) -> Statistics:
+        row = self.db.read_one(COUNTERS_OF_SERVICE, service=service)
         if row is None:
             return Statistics()
         return Statistics(row.total, row.cancelled, row.failed, row.succeeded)
+
+
+@dataclass
+class _Pending:
+    job: Job
+    written: bool = False
+    failed: bool = False
+
+
+@dataclass
+class _GroupInsert:
+    """Group commit: inserts that arrive while one is being written wait for it to
+    end, then go to the store together in the next transaction.
+
+    A commit waits for the disk (SQLite's synchronous=FULL, PostgreSQL's WAL
+    flush); written one by one, sixteen submits wait sixteen times. No thread of
+    its own: the first caller to find no write in progress writes for everyone
+    waiting. When a shared write fails, each caller tries its own job alone, so
+    one bad row fails one submit.
+    """
+
+    write: Callable[[list[Job]], None]
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _waiting: list[_Pending] = field(default_factory=list)
+    _writing: bool = False
+
+    def __post_init__(self) -> None:
+        self._done = threading.Condition(self._lock)
+
+    def insert(self, job: Job) -> None:
+        mine = _Pending(job)
+        with self._lock:
+            self._waiting.append(mine)
+            while self._writing and not (mine.written or mine.failed):
+                self._done.wait()
+            if mine.written:
+                return
+            if not mine.failed:
+                batch, self._waiting = self._waiting, []
+                self._writing = True
+        if mine.failed:
+            self.write([job])
+            return
+
+        try:
+            self.write([pending.job for pending in batch])
+        except BaseException:
+            self._finish(batch, written=False)
+            if len(batch) == 1:
+                raise
+            self.write([job])
+            return
+        self._finish(batch, written=True)
+
+    def _finish(self, batch: list[_Pending], *, written: bool) -> None:
+        with self._lock:
+            for pending in batch:
+                pending.written = written
+                pending.failed = not written
+            self._writing = False
+            self._done.notify_all()
 
 
 @dataclass(frozen=True)
@@ -403,6 +567,18 @@ class JobFilter:
     username: str | None = None
     anonymous: bool = False
     machine: str | None = None
+
+    @property
+    def selects_all(self) -> bool:
+        """Whether every job of the service matches (a start time of 0 included)."""
+        return (
+            (self.start_ms is None or self.start_ms <= 0)
+            and self.end_ms is None
+            and self.status is None
+            and self.username is None
+            and not self.anonymous
+            and self.machine is None
+        )
 
 
 def _row_values(job: Job) -> dict[str, Any]:

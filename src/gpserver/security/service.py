@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from gpserver.db import Database
-from gpserver.errors import BadRequest
 from gpserver.security import access
 from gpserver.security.model import ADMINISTER, Principal, Role, User, highest
 from gpserver.security.passwords import generate_password, hash_password
 from gpserver.security.signin import sign_in
 from gpserver.security.store import SecurityStore
-from gpserver.security.tokens import Binding, Tokens
+from gpserver.security.tokens import Binding, Claims, Tokens, check_use
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +21,35 @@ ADMIN_ROLE = "Administrators"
 DEFAULT_ADMIN = "siteadmin"
 PASSWORD_FILE = "initial-admin-password.txt"
 
+CACHE_SIZE = 10_000
+"""Tokens whose holders a node keeps; past this many it starts again."""
+
+Permissions = dict[str, list[tuple[str, bool]]]
+
+
+@dataclass(frozen=True)
+class _Holder:
+    generation: int
+    claims: Claims
+    principal: Principal
+
+
+@dataclass(frozen=True)
+class _Permissions:
+    generation: int
+    permissions: Permissions
+
 
 class Security:
     def __init__(self, db: Database) -> None:
         self.store = SecurityStore(db)
         self.tokens = Tokens(self.store)
+        # Each request would otherwise read the user, the user's roles and every
+        # permission: three queries for an answer that changes once in a while.
+        # What is kept holds while the store's security generation stays the same,
+        # one quick read; any change on any node moves it (SecurityStore._change).
+        self._holders: dict[str, _Holder] = {}
+        self._permissions: _Permissions | None = None
 
     def sign_in(self, username: str, password: str, address: str) -> User:
         return sign_in(self.store, username, password, address)
@@ -41,7 +64,27 @@ class Security:
     ) -> Principal:
         if not token:
             return Principal()
-        return self.principal_for(self.tokens.verify(token, referer, address))
+        generation = self.store.generation()
+        holder = self._holders.get(token)
+        if holder is None or holder.generation != generation:
+            return self._verify(token, referer, address, generation).principal
+        # Expiry and client binding are checked on every request, kept or not.
+        check_use(holder.claims, referer, address)
+        return holder.principal
+
+    def _verify(
+        self, token: str, referer: str | None, address: str | None, generation: int
+    ) -> _Holder:
+        # Read after the generation: a change committed in between leaves this
+        # entry under the old number, so the next request reads again.
+        claims = self.tokens.signed_claims(token)
+        check_use(claims, referer, address)
+        principal = self.principal_for(self.tokens.holder(claims))
+        holder = _Holder(generation, claims, principal)
+        if len(self._holders) >= CACHE_SIZE:
+            self._holders.clear()
+        self._holders[token] = holder
+        return holder
 
     def principal_for(self, user: User) -> Principal:
         roles = self.store.roles_of(user.username)
@@ -54,12 +97,19 @@ class Security:
         )
 
     def check_service(self, principal: Principal, service_key: str) -> None:
-        access.check_service(principal, service_key, self.store.all_permissions())
+        access.check_service(principal, service_key, self._all_permissions())
 
     def may_use_service(self, principal: Principal, service_key: str) -> bool:
-        return access.may_use_service(
-            principal, service_key, self.store.all_permissions()
-        )
+        return access.may_use_service(principal, service_key, self._all_permissions())
+
+    def _all_permissions(self) -> Permissions:
+        generation = self.store.generation()
+        kept = self._permissions
+        if kept is not None and kept.generation == generation:
+            return kept.permissions
+        permissions = self.store.all_permissions()
+        self._permissions = _Permissions(generation, permissions)
+        return permissions
 
     def ensure_primary_admin(self, data_dir: Path) -> None:
         """On a store without users, create the primary site administrator."""
@@ -69,18 +119,14 @@ class Security:
         password = os.environ.get("GPSERVER_ADMIN_PASSWORD")
         generated = not password
         password = password or generate_password()
-        if self.store.get_role(ADMIN_ROLE) is None:
-            # Another node may have made it a moment ago; either way it exists.
-            with contextlib.suppress(BadRequest):
-                self.store.add_role(Role(ADMIN_ROLE, "Site administrators", ADMINISTER))
-        try:
-            self.store.add_user(
-                User(username, description="Primary site administrator"),
-                hash_password(password),
-            )
-        except BadRequest:
+        made = self.store.add_first_user(
+            User(username, description="Primary site administrator"),
+            hash_password(password),
+            Role(ADMIN_ROLE, "Site administrators", ADMINISTER),
+        )
+        if not made:
+            # Another node starting at the same moment made it.
             return
-        self.store.link(username, [ADMIN_ROLE])
         log.info(
             "created the primary site administrator %s",
             username,

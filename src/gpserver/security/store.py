@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Row,
+    Text,
+    cast,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 
 from gpserver.db import Database
 from gpserver.errors import BadRequest, NotFound
@@ -13,6 +26,12 @@ from gpserver.jobs.model import now_ms
 from gpserver.security import tables
 from gpserver.security.model import ADMINISTER, Role, User
 from gpserver.settings import SettingsStore
+from gpserver.settings import settings as settings_table
+
+GENERATION_SETTING = "security.generation"
+_GENERATION = select(settings_table.c.value).where(
+    settings_table.c.name == GENERATION_SETTING
+)
 
 
 def key(name: str) -> str:
@@ -23,6 +42,18 @@ class SecurityStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.settings = SettingsStore(db)
+        count = cast(cast(settings_table.c.value, Integer) + 1, Text)
+        self._next_generation = (
+            db.insert()(settings_table)
+            .values(name=GENERATION_SETTING, value="1")
+            .on_conflict_do_update(index_elements=["name"], set_={"value": count})
+        )
+
+    def generation(self) -> int:
+        """A number that goes up with every change to users, roles or permissions,
+        made by any node: what was read under another number may be stale."""
+        row = self.db.read_one(_GENERATION)
+        return int(row.value) if row is not None else 0
 
     # -- users ----------------------------------------------------------------
 
@@ -43,26 +74,60 @@ class SecurityStore:
             )
 
     def add_user(self, user: User, password_hash: str) -> None:
-        with self.db.write() as conn:
-            if self._exists(conn, tables.users.c.user_key, key(user.username)):
-                raise BadRequest(f"user {user.username} already exists")
-            conn.execute(
-                tables.users.insert().values(
-                    user_key=key(user.username),
-                    username=user.username,
-                    fullname=user.fullname,
-                    email=user.email,
-                    description=user.description,
-                    password_hash=password_hash,
-                    # Not 1: a user removed and added again under the same name
-                    # must not find the tokens of the old account working.
-                    token_version=secrets.randbelow(2**30) + 1,
-                    created_ms=now_ms(),
-                )
+        try:
+            with self._change() as conn:
+                self._insert_user(conn, user, password_hash)
+        except IntegrityError:
+            # Added on another node between the check and the insert.
+            raise BadRequest(f"user {user.username} already exists") from None
+
+    def _insert_user(self, conn: Connection, user: User, password_hash: str) -> None:
+        if self._exists(conn, tables.users.c.user_key, key(user.username)):
+            raise BadRequest(f"user {user.username} already exists")
+        conn.execute(
+            tables.users.insert().values(
+                user_key=key(user.username),
+                username=user.username,
+                fullname=user.fullname,
+                email=user.email,
+                description=user.description,
+                password_hash=password_hash,
+                # Not 1: a user removed and added again under the same name
+                # must not find the tokens of the old account working.
+                token_version=secrets.randbelow(2**30) + 1,
+                created_ms=now_ms(),
             )
+        )
+
+    def add_first_user(self, user: User, password_hash: str, role: Role) -> bool:
+        """Create ``user`` in ``role`` (made if missing) while there are no users.
+
+        One transaction: nodes starting together race here, and exactly one makes
+        the account, whole. Returns whether this call made it.
+        """
+        try:
+            with self._change() as conn:
+                # Taking the generation row first queues racing nodes behind this
+                # one, so each sees the users the one before it committed.
+                conn.execute(self._next_generation)
+                if conn.execute(
+                    select(func.count()).select_from(tables.users)
+                ).scalar():
+                    return False
+                if not self._exists(conn, tables.roles.c.role_key, key(role.rolename)):
+                    self._insert_role(conn, role)
+                self._insert_user(conn, user, password_hash)
+                conn.execute(
+                    tables.user_roles.insert().values(
+                        user_key=key(user.username), role_key=key(role.rolename)
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
 
     def update_user(self, username: str, **fields: Any) -> None:
-        with self.db.write() as conn:
+        with self._change() as conn:
             done = conn.execute(
                 update(tables.users)
                 .where(tables.users.c.user_key == key(username))
@@ -73,7 +138,7 @@ class SecurityStore:
 
     def set_password(self, username: str, password_hash: str) -> None:
         """Change a password and end every token issued before."""
-        with self.db.write() as conn:
+        with self._change() as conn:
             done = conn.execute(
                 update(tables.users)
                 .where(tables.users.c.user_key == key(username))
@@ -86,7 +151,7 @@ class SecurityStore:
                 raise NotFound(f"user {username} does not exist")
 
     def remove_user(self, username: str) -> None:
-        with self.db.write() as conn:
+        with self._change() as conn:
             done = conn.execute(
                 delete(tables.users).where(tables.users.c.user_key == key(username))
             )
@@ -115,23 +180,29 @@ class SecurityStore:
         return _role(row) if row is not None else None
 
     def add_role(self, role: Role) -> None:
-        with self.db.write() as conn:
-            if self._exists(conn, tables.roles.c.role_key, key(role.rolename)):
-                raise BadRequest(f"role {role.rolename} already exists")
-            conn.execute(
-                tables.roles.insert().values(
-                    role_key=key(role.rolename),
-                    rolename=role.rolename,
-                    description=role.description,
-                    privilege=role.privilege,
-                    admin_privileges=",".join(role.admin_privileges),
-                )
+        try:
+            with self._change() as conn:
+                self._insert_role(conn, role)
+        except IntegrityError:
+            raise BadRequest(f"role {role.rolename} already exists") from None
+
+    def _insert_role(self, conn: Connection, role: Role) -> None:
+        if self._exists(conn, tables.roles.c.role_key, key(role.rolename)):
+            raise BadRequest(f"role {role.rolename} already exists")
+        conn.execute(
+            tables.roles.insert().values(
+                role_key=key(role.rolename),
+                rolename=role.rolename,
+                description=role.description,
+                privilege=role.privilege,
+                admin_privileges=",".join(role.admin_privileges),
             )
+        )
 
     def update_role(self, rolename: str, **fields: Any) -> None:
         if "admin_privileges" in fields:
             fields["admin_privileges"] = ",".join(fields["admin_privileges"])
-        with self.db.write() as conn:
+        with self._change() as conn:
             done = conn.execute(
                 update(tables.roles)
                 .where(tables.roles.c.role_key == key(rolename))
@@ -141,7 +212,7 @@ class SecurityStore:
                 raise NotFound(f"role {rolename} does not exist")
 
     def remove_role(self, rolename: str) -> None:
-        with self.db.write() as conn:
+        with self._change() as conn:
             done = conn.execute(
                 delete(tables.roles).where(tables.roles.c.role_key == key(rolename))
             )
@@ -178,7 +249,7 @@ class SecurityStore:
 
     def link(self, username: str, rolenames: list[str]) -> None:
         """Put a user in roles; both must exist, and an existing link is kept."""
-        with self.db.write() as conn:
+        with self._change() as conn:
             self._require(conn, tables.users.c.user_key, username, "user")
             for rolename in rolenames:
                 self._require(conn, tables.roles.c.role_key, rolename, "role")
@@ -188,7 +259,7 @@ class SecurityStore:
                 conn.execute(statement.on_conflict_do_nothing())
 
     def unlink(self, username: str, rolenames: list[str]) -> None:
-        with self.db.write() as conn:
+        with self._change() as conn:
             self._require(conn, tables.users.c.user_key, username, "user")
             conn.execute(
                 delete(tables.user_roles)
@@ -263,7 +334,7 @@ class SecurityStore:
         return found
 
     def set_permission(self, resource: str, principal: str, allowed: bool) -> None:
-        with self.db.write() as conn:
+        with self._change() as conn:
             statement = self.db.insert()(tables.permissions).values(
                 resource=resource,
                 principal_key=key(principal),
@@ -320,6 +391,13 @@ class SecurityStore:
             )
 
     # -- helpers --------------------------------------------------------------
+
+    @contextmanager
+    def _change(self) -> Iterator[Connection]:
+        """A transaction that changes who may do what, and the generation with it."""
+        with self.db.write() as conn:
+            yield conn
+            conn.execute(self._next_generation)
 
     def _user_row(self, username: str) -> Row[Any] | None:
         with self.db.read() as conn:

@@ -120,11 +120,12 @@ class Tokens:
 
     def verify(self, token: str, referer: str | None, address: str | None) -> User:
         """The user a token stands for; InvalidToken (498) for every kind of bad one."""
-        claims = self._claims(token)
-        if claims.expires_ms <= now_ms():
-            raise InvalidToken("Invalid Token: the token has expired")
-        if not claims.binding.matches(referer, address):
-            raise InvalidToken("Invalid Token: the token was issued to another client")
+        claims = self.signed_claims(token)
+        check_use(claims, referer, address)
+        return self.holder(claims)
+
+    def holder(self, claims: Claims) -> User:
+        """The user the claims name, unless the token has been revoked since."""
         user = self.store.get_user(claims.username)
         if user is None or user.token_version != claims.version:
             raise InvalidToken("Invalid Token: the token has been revoked")
@@ -139,10 +140,11 @@ class Tokens:
         token taken from its client nor keep one alive for ever.
         """
         user = self.verify(token, referer, address)
-        claims = self._claims(token)
+        claims = self.signed_claims(token)
         return self.issue(user, None, claims.binding, not_after_ms=claims.expires_ms)
 
-    def _claims(self, token: str) -> Claims:
+    def signed_claims(self, token: str) -> Claims:
+        """What a token says, once its signature is checked; InvalidToken if not."""
         body, _, signature = token.strip().partition(".")
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             raise InvalidToken()
@@ -168,6 +170,14 @@ class Tokens:
             )
             self._key = bytes.fromhex(stored)
         return self._key
+
+
+def check_use(claims: Claims, referer: str | None, address: str | None) -> None:
+    """Refuse a token past its expiry or sent by a client it was not issued to."""
+    if claims.expires_ms <= now_ms():
+        raise InvalidToken("Invalid Token: the token has expired")
+    if not claims.binding.matches(referer, address):
+        raise InvalidToken("Invalid Token: the token was issued to another client")
 
 
 def _b64(data: bytes) -> str:

@@ -7,11 +7,17 @@ from typing import Any
 
 from starlette.requests import Request
 
-from gpserver.errors import TokenRequired
-from gpserver.security.model import Principal
+from gpserver.errors import InvalidToken, TokenRequired
+from gpserver.security.model import ANONYMOUS, Principal
 from gpserver.site import Site
+from gpserver.web.formats import wanted_format
 
 BEARER = "bearer "
+COOKIE = "gpserver_token"
+"""The cookie the sign-in pages keep a token in, for reading pages only."""
+# GET requests to these operations change something (or run a tool), so the
+# cookie never authorises them, even as pages.
+_COOKIELESS_OPERATIONS = ("/submitJob", "/execute", "/cancel")
 
 
 def token_of(
@@ -45,9 +51,59 @@ def principal_of(
 ) -> Principal:
     site: Site = request.app.state.site
     token = token_of(request, params, body_only=body_only)
-    return site.security.authenticate(
+    if token is None and reads_page(request, params):
+        return _cookie_principal(request, site)
+    principal = site.security.authenticate(
         token, request.headers.get("referer"), client_address(request)
     )
+    request.state.token = token
+    return principal
+
+
+def reads_page(request: Request, params: dict[str, Any]) -> bool:
+    """Whether the sign-in cookie may stand in for a token on this request.
+
+    Only a page read with GET qualifies: a cookie alone never authorises a change
+    (every form that changes something carries its token in the body), and never
+    a request from another origin, which could read the page and the token in it.
+    JSON qualifies only when the browser says the reader opened it from one of
+    this site's pages (the "View this resource as JSON" link): a same-origin,
+    top-level navigation, which no script can make and read, and never JSONP.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if wanted_format(params) != "html" and not _json_link_followed(request, params):
+        return False
+    if request.url.path.endswith(_COOKIELESS_OPERATIONS):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _json_link_followed(request: Request, params: dict[str, Any]) -> bool:
+    headers = request.headers
+    return (
+        not params.get("callback")
+        and headers.get("sec-fetch-site") == "same-origin"
+        and headers.get("sec-fetch-mode") == "navigate"
+    )
+
+
+def _cookie_principal(request: Request, site: Site) -> Principal:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return ANONYMOUS
+    try:
+        principal = site.security.authenticate(
+            token, request.headers.get("referer"), client_address(request)
+        )
+    except InvalidToken:
+        # An expired or revoked sign-in: the page is read anonymously and the
+        # answer clears the cookie.
+        request.state.cookie_rejected = True
+        return ANONYMOUS
+    request.state.token = token
+    return principal
 
 
 def client_address(request: Request) -> str:

@@ -1,7 +1,8 @@
 """Deciding a response's format once, and rendering any resource in it.
 
 Every handler returns plain data and calls :func:`render`; nothing else looks at
-``f`` or ``callback``. JSON and its page come from the same data, so they agree.
+``f`` or ``callback``. JSON and its page come from the same data, so they agree:
+a page is the data laid out by the resource's view (:mod:`gpserver.web.html`).
 """
 
 from __future__ import annotations
@@ -47,17 +48,16 @@ def render(
     *,
     title: str = "",
     fmt: str | None = None,
+    view: str = "",
 ) -> Response:
+    """``data`` in the wanted format; ``view`` names the page that shows it."""
     fmt = fmt or wanted_format(params)
     if fmt == "html":
-        page = templates.get_template("resource.html").render(
-            title=title or request.url.path,
-            path=request.url.path,
-            crumbs=_crumbs(request),
-            data=data,
-            json_text=dumps(data, pretty=True),
-        )
-        return Response(page, media_type="text/html; charset=utf-8")
+        # Imported here, not above: pages reach into the site for what they show
+        # beside the data, and the JSON path never needs them.
+        from gpserver.web.html.pages import page
+
+        return page(request, data, title=title or request.url.path, view=view)
 
     text = dumps(data, pretty=fmt == "pjson")
     callback = params.get("callback")
@@ -70,11 +70,3 @@ def render(
         return Response(f"{callback}({text});", media_type="application/javascript")
     media = "text/plain" if fmt == "pjson" else "application/json"
     return Response(text, media_type=f"{media}; charset=utf-8")
-
-
-def _crumbs(request: Request) -> list[tuple[str, str]]:
-    parts = [p for p in request.url.path.split("/") if p]
-    crumbs = []
-    for index, part in enumerate(parts):
-        crumbs.append((part, "/" + "/".join(parts[: index + 1])))
-    return crumbs

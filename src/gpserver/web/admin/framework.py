@@ -21,8 +21,10 @@ from gpserver.errors import GPServerError
 from gpserver.security.access import ADMIN_ENDPOINTS, check_admin
 from gpserver.security.model import Principal
 from gpserver.web.auth import principal_of
-from gpserver.web.endpoint import read_params
+from gpserver.web.endpoint import inline_allowed, read_params
+from gpserver.web.errors import wants_error_page
 from gpserver.web.formats import render, wanted_format
+from gpserver.web.html.actions import after_change, answers_with_page, form_params
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("gpserver.audit")
@@ -44,6 +46,8 @@ class Operation:
     action: bool
     rule: str
     """The privilege-table entry that guards it; several operations may share one."""
+    quick: bool = False
+    """It only reads the store: on the embedded store it runs on the event loop."""
 
 
 OPERATIONS: dict[str, Operation] = {}
@@ -56,6 +60,7 @@ def operation(
     methods: Sequence[str] = ("GET", "POST"),
     action: bool = False,
     rule: str | None = None,
+    quick: bool = False,
 ) -> Callable[[AdminHandler], AdminHandler]:
     """Register an admin operation; ``action`` marks those that change something.
 
@@ -70,7 +75,7 @@ def operation(
             raise KeyError(
                 f"admin endpoint {rule!r} is missing from the privilege table"
             )
-        OPERATIONS[name] = Operation(name, handler, tuple(methods), action, rule)
+        OPERATIONS[name] = Operation(name, handler, tuple(methods), action, rule, quick)
         return handler
 
     return register
@@ -84,23 +89,34 @@ def admin_route(path: str, resolve: Resolver | str) -> Route:
     """
 
     def run(request: Request, params: dict[str, Any]) -> Response:
-        name = resolve if isinstance(resolve, str) else resolve(request)
+        name = _resolved(request, resolve)
         request.state.operation = OPERATIONS[name]
         if request.method not in request.state.operation.methods:
             raise MethodNotAllowed(name, request.state.operation.methods)
         principal = principal_of(request, params, body_only=request.method == "POST")
         request.state.principal = principal
         check_admin(request.state.operation.rule, principal)
+        from_form = answers_with_page(request.method, params)
+        if from_form:
+            params = form_params(name, params)
         data = request.state.operation.handler(request, params, principal)
         if isinstance(data, Response):
             return data
-        return render(request, params, data, title=name)
+        changed = request.state.operation.action and data.get("status") == "success"
+        if from_form and changed:
+            # A form's change went through: show the page it changed (no JSON).
+            return after_change(request, name, data, params)
+        return render(request, params, data, title=name, view=name)
 
     async def endpoint(request: Request) -> Response:
         params: dict[str, Any] = {}
         try:
             params = await read_params(request)
-            response = await run_in_threadpool(run, request, params)
+            quick = OPERATIONS[_resolved(request, resolve)].quick
+            if quick and inline_allowed(request):
+                response = run(request, params)
+            else:
+                response = await run_in_threadpool(run, request, params)
         except Exception as exc:
             _audit(request, "refused", str(exc))
             return admin_error(request, params, exc)
@@ -109,6 +125,15 @@ def admin_route(path: str, resolve: Resolver | str) -> Route:
 
     endpoint.guarded = True  # type: ignore[attr-defined]
     return Route(path, endpoint, methods=["GET", "POST"])
+
+
+def _resolved(request: Request, resolve: Resolver | str) -> str:
+    """The operation's name, found once per request."""
+    name: str | None = getattr(request.state, "operation_name", None)
+    if name is None:
+        name = resolve if isinstance(resolve, str) else resolve(request)
+        request.state.operation_name = name
+    return name
 
 
 class MethodNotAllowed(GPServerError):
@@ -133,7 +158,11 @@ def admin_error(request: Request, params: dict[str, Any], exc: Exception) -> Res
         )
         body = admin_error_body(500, [INTERNAL_MESSAGE])
     fmt = wanted_format(params)
-    if fmt == "html" and request.method == "POST":
+    if fmt == "html" and wants_error_page(request, params):
+        from gpserver.web.html.pages import error_page
+
+        return error_page(request, body["code"], body["messages"])
+    if fmt == "html":
         fmt = "json"
     try:
         return render(request, params, body, title="Error", fmt=fmt)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 
 from gpserver.catalog.services import Service
 from gpserver.errors import BadRequest, NotFound
@@ -18,7 +17,7 @@ from gpserver.security.model import Principal
 from gpserver.site import Site
 from gpserver.web.admin.framework import SUCCESS, operation
 from gpserver.web.admin.params import LARGEST
-from gpserver.web.formats import templates, wanted_format
+from gpserver.web.formats import render, wanted_format
 from gpserver.web.urls import site_root
 
 DEFAULT_NUMBER = 10
@@ -64,13 +63,18 @@ def jobs_resource(
     return {"resources": ["statistics"]}
 
 
-@operation("jobs.statistics")
+@operation("jobs.statistics", quick=True)
 def statistics(request: Request, params: dict[str, Any], principal: Principal) -> Any:
     site: Site = request.app.state.site
     service: Service = request.state.service
     if request.method != "POST":
         if wanted_format(params) == "html":
-            return _statistics_form(request, service)
+            # Statistics are read with POST; the page is the form that sends it.
+            title = f"Job statistics of {service.key}"
+            data = {"service": service.key}
+            return render(
+                request, params, data, title=title, view="jobs.statistics.form"
+            )
         raise BadRequest(
             "statistics must be requested with POST",
             [f"POST {request.url.path} with f=json and your token in the body"],
@@ -88,6 +92,9 @@ def statistics(request: Request, params: dict[str, Any], principal: Principal) -
 def query(request: Request, params: dict[str, Any], principal: Principal) -> Any:
     site: Site = request.app.state.site
     service: Service = request.state.service
+    if wanted_format(params) == "html" and not params.get("startTime"):
+        # The query form may leave the start time empty: every job.
+        params = {**params, "startTime": "0"}
     filters = _filters(params)
     start = _positive(params.get("start"), "start", 1)
     number = min(_positive(params.get("number"), "number", DEFAULT_NUMBER), MAX_NUMBER)
@@ -224,10 +231,3 @@ def _positive(raw: Any, name: str, default: int) -> int:
             f"to {LARGEST}, got {raw!r}"
         )
     return value
-
-
-def _statistics_form(request: Request, service: Service) -> Response:
-    page = templates.get_template("statistics_form.html").render(
-        service=service.key, action=request.url.path
-    )
-    return Response(page, media_type="text/html; charset=utf-8")

@@ -23,11 +23,14 @@ from gpserver.site import Site
 from gpserver.web.auth import principal_of
 from gpserver.web.endpoint import rest_endpoint
 from gpserver.web.formats import render, wanted_format
+from gpserver.web.html.actions import see_other
 from gpserver.web.rest import resources
 from gpserver.web.tokens import generate_token
 from gpserver.web.urls import absolute_file_urls, site_root
 
 METHODS = ["GET", "POST"]
+# The operations on a task that write or run a tool; the rest only read.
+_SLOW_OPERATIONS = ("/execute", "/submitJob")
 
 
 @dataclass(frozen=True)
@@ -85,20 +88,24 @@ def services(request: Request, params: dict[str, Any]) -> Response:
     principal = principal_of(request, params)
     request.state.principal = principal
     target = resolve(site, request.path_params.get("path", ""))
+    request.state.target = target
     if target.service is None:
         data = resources.catalog_json(
             site.catalog,
             target.folder,
             visible=lambda key: site.security.may_use_service(principal, key),
         )
-        return render(request, params, data, title=f"Folder: {target.folder or '/'}")
+        title = f"Folder: {target.folder or '/'}"
+        return render(request, params, data, title=title, view="catalog")
     site.security.check_service(principal, target.service.key)
     if target.task is None:
         data = resources.service_json(target.service)
-        return render(request, params, data, title=f"{target.service.key} (GPServer)")
+        title = f"{target.service.key} (GPServer)"
+        return render(request, params, data, title=title, view="service")
     if target.operation == "":
         data = resources.task_json(target.service, target.task)
-        return render(request, params, data, title=f"Task: {target.task.name}")
+        title = f"Task: {target.task.name}"
+        return render(request, params, data, title=title, view="task")
     if target.operation == "submitJob":
         return _submit(request, params, site, target)
     if target.operation == "execute":
@@ -114,7 +121,7 @@ def _submit(
     job = site.submit_job(target.service, target.task.name, params, principal.username)
     if wanted_format(params) == "html":
         return RedirectResponse(
-            f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}", 303
+            f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}?f=html", 303
         )
     return render(
         request, params, {"jobId": job.job_id, "jobStatus": job.status.esri_name}
@@ -138,7 +145,8 @@ def _execute(
         _messages_from_json(messages), target.service.config.show_messages
     )
     data = {"results": results, "messages": [m.to_json() for m in shown]}
-    return render(request, params, data, title=f"Execute: {target.task.name}")
+    title = f"Execute: {target.task.name}"
+    return render(request, params, data, title=title, view="execute")
 
 
 def _job_resource(
@@ -148,6 +156,9 @@ def _job_resource(
     job = _find_job(request, site, target)
     if target.job_operation == "cancel":
         job = site.jobs.request_cancel(job.job_id)
+        if wanted_format(params) == "html":
+            page = request.url.path.removesuffix("/cancel")
+            return see_other(request, f"{page}?f=html", "rest.cancel")
         data = {"jobId": job.job_id, "jobStatus": job.status.esri_name}
         return render(request, params, data, title=f"Cancel job {job.job_id}")
     if target.job_operation in ("results", "inputs"):
@@ -159,7 +170,8 @@ def _job_resource(
             site.jobs.messages(job), target.service.config.show_messages
         )
     data = resources.job_json(job, target.task, messages)
-    return render(request, params, data, title=f"Job {job.job_id}")
+    request.state.job = job
+    return render(request, params, data, title=f"Job {job.job_id}", view="job")
 
 
 def _parameter(
@@ -183,15 +195,15 @@ def _parameter(
             for name, value in site.jobs.results(job).items()
         }
     if not target.param:
-        return render(
-            request, params, values, title=f"{target.job_operation} of {job.job_id}"
-        )
+        title = f"{target.job_operation} of {job.job_id}"
+        return render(request, params, values, title=title, view="parameters")
     if target.param not in values:
         raise NotFound(
             f"job {job.job_id} has no {'input' if inputs else 'result'} parameter "
             f"{target.param!r}"
         )
-    return render(request, params, values[target.param], title=target.param)
+    value = values[target.param]
+    return render(request, params, value, title=target.param, view="parameter")
 
 
 def _wrap_input(spec: ParamSpec, value: Any) -> dict[str, Any]:
@@ -216,6 +228,16 @@ def _find_job(request: Request, site: Site, target: Target) -> Job:
 
 def _messages_from_json(messages: list[dict[str, str]]) -> list[Message]:
     return [Message(m["type"], m["description"]) for m in messages]
+
+
+def _reads_only(request: Request) -> bool:
+    """The catalog, a service, a task and a job's status: quick reads (see
+    rest_endpoint). Results and inputs may be megabytes, so they go to a thread."""
+    path: str = request.scope["path"]
+    _, _, job_path = path.partition("/jobs/")
+    if job_path:
+        return "/" not in job_path
+    return not path.endswith(_SLOW_OPERATIONS)
 
 
 def token_endpoint(request: Request, params: dict[str, Any]) -> Response:
@@ -245,6 +267,17 @@ def health_check(request: Request, params: dict[str, Any]) -> Response:
 
 
 routes = [
+    # First: the router tries routes in order, and nearly all traffic is here.
+    Route(
+        "/rest/services",
+        rest_endpoint(services, quick=_reads_only),
+        methods=METHODS,
+    ),
+    Route(
+        "/rest/services/{path:path}",
+        rest_endpoint(services, quick=_reads_only),
+        methods=METHODS,
+    ),
     Route("/info", rest_endpoint(info), methods=METHODS),
     Route("/rest/info", rest_endpoint(info), methods=METHODS),
     Route("/rest/info/healthCheck", rest_endpoint(health_check), methods=METHODS),
@@ -253,6 +286,4 @@ routes = [
     Route(
         "/sharing/rest/generateToken", rest_endpoint(token_endpoint), methods=METHODS
     ),
-    Route("/rest/services", rest_endpoint(services), methods=METHODS),
-    Route("/rest/services/{path:path}", rest_endpoint(services), methods=METHODS),
 ]
