@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gpserver.errors import GPServerError, NotFound
@@ -27,6 +28,7 @@ from gpserver.web.admin import users as admin_users
 from gpserver.web.admin.framework import admin_error
 from gpserver.web.endpoint import rest_endpoint
 from gpserver.web.errors import rest_error
+from gpserver.web.html import session
 from gpserver.web.rest import routes as rest_routes
 from gpserver.web.urls import CONTEXT
 
@@ -96,6 +98,8 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
         Mount(
             CONTEXT,
             routes=[
+                *session.routes,
+                Mount("/static", StaticFiles(packages=[("gpserver.web", "static")])),
                 *rest_routes.routes,
                 *directories.routes,
                 *admin_root.routes,

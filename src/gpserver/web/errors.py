@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from gpserver.errors import GPServerError
 from gpserver.web.formats import render, wanted_format
+from gpserver.web.html.actions import answers_with_page
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,22 @@ def rest_error(request: Request, params: dict[str, Any], exc: Exception) -> Resp
         )
         body = rest_error_body(500, INTERNAL_MESSAGE, [])
     fmt = wanted_format(params)
+    if fmt == "html" and wants_error_page(request, params):
+        # Imported here: the pages import this module's neighbours.
+        from gpserver.web.html.pages import error_page
+
+        error = body["error"]
+        return error_page(request, error["code"], [error["message"], *error["details"]])
     if fmt == "html":
-        fmt = "json" if request.method == "POST" else "html"
+        fmt = "json"
     try:
         return render(request, params, body, title="Error", fmt=fmt)
     except GPServerError:
         # A malformed callback name: answer the error as plain JSON instead.
         return render(request, {}, body, fmt="json")
+
+
+def wants_error_page(request: Request, params: dict[str, Any]) -> bool:
+    """A page for GET requests and for forms, which send f=html; a POST without
+    ``f`` comes from a program and gets JSON."""
+    return request.method != "POST" or answers_with_page(request.method, params)

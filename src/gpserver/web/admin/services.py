@@ -146,6 +146,8 @@ def edit(request: Request, params: dict[str, Any], principal: Principal) -> Any:
             raise BadRequest(
                 "Invalid value for parameter 'service': expected the service's JSON"
             )
+    if service_json is not None:
+        _check_fixed_keys(service_json, admin_service_json(site, request.state.service))
     changes = changes_from(params, service_json)
     if not changes:
         raise BadRequest(
@@ -183,6 +185,62 @@ def add_permission(
     name = EVERYONE if who.lower() == EVERYONE.lower() else who
     site.security.store.set_permission(request.state.resource, name, allowed == "true")
     return SUCCESS
+
+
+def _check_fixed_keys(given: dict[str, Any], current: dict[str, Any]) -> None:
+    """Refuse keys of an edit's service JSON that edit cannot change: unknown ones,
+    and the others (name, type, toolbox, ...) unless they keep their value, as in
+    JSON read from the service and sent back."""
+    editable = set(EDITABLE.values())
+    unknown, fixed = [], []
+    for path, value in _leaves(given):
+        if path in editable:
+            continue
+        known, now = _lookup(current, path)
+        if not known:
+            unknown.append(".".join(path))
+        elif not _same(value, now):
+            fixed.append(".".join(path))
+    problems = []
+    if unknown:
+        problems.append(f"unknown keys {', '.join(unknown)}")
+    if fixed:
+        problems.append(
+            f"keys set by the configuration file, not by edit: {', '.join(fixed)}"
+        )
+    if problems:
+        raise BadRequest(
+            f"The service JSON cannot be applied: {'; '.join(problems)}. Editable: "
+            + ", ".join(EDITABLE)
+        )
+
+
+def _leaves(value: dict[str, Any]) -> list[tuple[tuple[str, ...], Any]]:
+    """The top-level keys, and those of ``properties``, with their values."""
+    found: list[tuple[tuple[str, ...], Any]] = []
+    for key, item in value.items():
+        if key == "properties" and isinstance(item, dict):
+            found += [(("properties", k), v) for k, v in item.items()]
+        else:
+            found.append(((key,), item))
+    return found
+
+
+def _lookup(value: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def _same(given: Any, current: Any) -> bool:
+    """Equal, or equal as the admin JSON spells it (numbers and booleans as text)."""
+    if given == current:
+        return True
+    if isinstance(given, dict | list) or isinstance(current, dict | list):
+        return False
+    return str(given).lower() == str(current).lower()
 
 
 def admin_service_json(site: Site, service: Service) -> dict[str, Any]:
