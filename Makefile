@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: serve test install install-test lint lock clean
+.PHONY: serve test test-browser install install-test lint lock clean
 
 serve: install
 	$(BIN)/gpserver serve $(ARGS)
@@ -16,6 +16,12 @@ test: install-test
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
 	$(BIN)/pytest $(ARGS)
+# The end-to-end suite again, each server a distributed site (docs/scaling-out.md).
+	$(BIN)/pytest --gp-mode=distributed tests/e2e $(ARGS)
+
+# Only the headless-Chromium tests of the HTML pages (they also run in `make test`).
+test-browser: install-test
+	$(BIN)/pytest tests/browser $(ARGS)
 
 install: $(VENV)/.runtime-installed
 install-test: $(VENV)/.test-installed
@@ -29,7 +35,8 @@ $(VENV)/.runtime-installed: $(BIN)/python requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.runtime-installed requirements-test.lock
+$(VENV)/.test-installed: $(VENV)/.runtime-installed requirements-test.lock \
+		tests/clients/node/package-lock.json
 	$(BIN)/pip install --quiet -r requirements-test.lock
 	cd tests/clients/node && npm ci --no-audit --no-fund --silent
 	touch $@

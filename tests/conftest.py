@@ -44,6 +44,65 @@ class PostgresDatabases:
         self.engine.dispose()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--gp-mode",
+        choices=["embedded", "distributed"],
+        help="what each end-to-end server is: one embedded `gpserver serve` "
+        "(default), or two web nodes and two workers on PostgreSQL and Redis; "
+        "also GPSERVER_TEST_MODE",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "embedded_only(reason): the test checks what only the embedded mode has "
+        "(its SQLite file, its data-directory lock, its local worker pool, one "
+        "process to crash); the reason says which",
+    )
+    config.addinivalue_line(
+        "markers",
+        "distributed_gap(reason): a feature the distributed mode still lacks (issue "
+        "#7); the test is expected to fail there, and must pass once it is built",
+    )
+    mode = config.getoption("--gp-mode")
+    if mode:
+        # Read by tests.e2e.server, and by the processes the tests start.
+        os.environ["GPSERVER_TEST_MODE"] = mode
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("GPSERVER_TEST_MODE") != "distributed":
+        return
+    for item in items:
+        marker = item.get_closest_marker("embedded_only")
+        if marker is not None:
+            reason = _reason(item, marker)
+            item.add_marker(pytest.mark.skip(reason=f"embedded mode only: {reason}"))
+        gap = item.get_closest_marker("distributed_gap")
+        if gap is not None:
+            # Strict: a test that starts passing says the gap is closed.
+            reason = f"missing in the distributed mode: {_reason(item, gap)}"
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+def _reason(item: pytest.Item, marker: pytest.Mark) -> str:
+    reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+    assert reason, f"{item.nodeid}: {marker.name} needs a reason"
+    return str(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _distributed_sites_databases() -> Iterator[None]:
+    """Drop the databases that distributed end-to-end sites made, at the end."""
+    yield
+    if os.environ.get("GPSERVER_TEST_MODE") == "distributed":
+        from tests.distributed.site import drop_databases
+
+        drop_databases()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[PostgresDatabases]:
     """Call it for the URL of a new database on the local PostgreSQL.

@@ -67,10 +67,7 @@ def worker_command(args: argparse.Namespace) -> int:
 
     log.info("job store: %s", safe_url(config.database_url))
     log.info("jobs directory: %s", config.jobs_dir)
-    processes = [
-        _start(config, service, args.concurrency or service.max_instances)
-        for service in services
-    ]
+    processes = [_start(config, service, args.concurrency) for service in services]
     return _supervise(processes)
 
 
@@ -92,7 +89,11 @@ def _chosen(config: SiteConfig, names: str | None) -> list[ServiceConfig]:
     return chosen
 
 
-def _start(config: SiteConfig, service: ServiceConfig, concurrency: int) -> BaseProcess:
+def _start(
+    config: SiteConfig, service: ServiceConfig, concurrency: int | None
+) -> BaseProcess:
+    """Start the worker process of one service; ``concurrency`` as ``--concurrency``
+    gave it, or None to follow the service's ``maxInstancesPerNode``."""
     # Celery is imported only by the commands that use it.
     from gpserver.execution.celery_app import queue_name
     from gpserver.execution.remote_worker import (
@@ -106,7 +107,8 @@ def _start(config: SiteConfig, service: ServiceConfig, concurrency: int) -> Base
         broker_url=config.broker_url,
         database_url=config.database_url,
         jobs_root=str(config.jobs_dir),
-        concurrency=concurrency,
+        concurrency=concurrency or service.max_instances,
+        instances_follow_edits=concurrency is None,
         heartbeat_interval=heartbeat_interval(config.worker_heartbeat_timeout),
         log_level=logging.getLogger().level,
     )
@@ -122,7 +124,7 @@ def _start(config: SiteConfig, service: ServiceConfig, concurrency: int) -> Base
         "service %s: queue %s, instances: %d (pid %s)",
         service.key,
         queue_name(service.key),
-        concurrency,
+        settings.concurrency,
         process.pid,
     )
     return process

@@ -36,6 +36,7 @@ SERVER_KEYS = {
     "jobsMaxFileAge",
     "cleanupInterval",
     "workerHeartbeatTimeout",
+    "resendQueuedAfter",
 }
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
@@ -103,6 +104,8 @@ class SiteConfig:
     """Proxies whose X-Forwarded-* headers are believed (comma-separated)."""
     worker_heartbeat_timeout: float = 30.0
     """How long a job may go without a heartbeat before its worker counts as lost."""
+    resend_queued_after: float = 120.0
+    """How long a job may stay queued before its task is sent to the broker again."""
 
     @property
     def is_distributed(self) -> bool:
@@ -139,6 +142,9 @@ def load_site(config_path: Path | None, data_dir: Path) -> SiteConfig:
         broker_url=broker_url,
         worker_heartbeat_timeout=_number(
             server, "workerHeartbeatTimeout", server_where, 30, low=1
+        ),
+        resend_queued_after=_number(
+            server, "resendQueuedAfter", server_where, 120, low=1
         ),
         cleanup_mode=cleanup_mode,
         max_file_age=int(

@@ -51,6 +51,18 @@ class SettingsStore:
             ).scalar_one()
         return str(stored)
 
+    def put_all(self, values: dict[str, str]) -> None:
+        """Store several settings in one transaction: every one of them or none."""
+        with self.db.write() as conn:
+            for name, value in values.items():
+                conn.execute(
+                    self.db.insert()(settings)
+                    .values(name=name, value=value)
+                    .on_conflict_do_update(
+                        index_elements=["name"], set_={"value": value}
+                    )
+                )
+
     def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
         """Hold a named lease for ``seconds`` unless someone else holds it now.
 

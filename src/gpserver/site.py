@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpserver.catalog.live import LiveCatalog
 from gpserver.catalog.services import Catalog, Service
 from gpserver.catalog.state import STOPPED, ServiceStates
 from gpserver.config import SiteConfig
@@ -66,9 +67,11 @@ class Site:
             database.dispose()
             raise
         states = ServiceStates(SettingsStore(database))
-        catalog = Catalog.load(states.apply_edits(s) for s in config.services)
+        catalog = _catalog(config, states)
         jobs = Jobs(JobStore(database), directory)
         executor = _executor(config, catalog, jobs, states, output_root, log_level)
+        if isinstance(catalog, LiveCatalog):
+            catalog.on_edit = executor.reconfigure
         security = Security(database)
         cleanup = Cleanup(
             jobs,
@@ -114,6 +117,12 @@ class Site:
         if self.data_lock is not None:
             self.data_lock.release()
 
+    @property
+    def quick_reads(self) -> bool:
+        """Whether the store is read on this machine (embedded SQLite), so that a
+        read takes microseconds rather than a network round trip."""
+        return self.jobs.store.db.is_sqlite
+
     def health_problems(self) -> list[str]:
         """What keeps the site from serving; empty when healthy."""
         problems = []
@@ -125,7 +134,7 @@ class Site:
             self.jobs.directory.ensure_writable()
         except Exception as exc:
             problems.append(str(exc))
-        return problems
+        return problems + self.executor.problems()
 
     # -- service lifecycle ----------------------------------------------------
 
@@ -196,6 +205,14 @@ class Site:
             service.key, {"task": task.name, "inputs": inputs, "context": context}
         )
         return answer
+
+
+def _catalog(config: SiteConfig, states: ServiceStates) -> Catalog:
+    """The services with their stored edits; on a store other nodes may share, a
+    catalog that follows the edits made through them."""
+    if config.database_url.startswith("sqlite"):
+        return Catalog.load(states.apply_edits(s) for s in config.services)
+    return LiveCatalog.following(config.services, states)
 
 
 def _executor(

@@ -63,10 +63,17 @@ class RedisDatabase:
 class WorkerProcess:
     """One ``gpserver worker`` with its Celery worker processes."""
 
-    def __init__(self, folder: Path, config: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        config: Path,
+        env: dict[str, str],
+        options: tuple[str, ...] = (),
+    ) -> None:
         self.folder = folder
         self.config = config
         self.env = env
+        self.options = options
         self.log_path = folder.parent / f"{folder.name}-worker.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -81,7 +88,10 @@ class WorkerProcess:
             str(self.folder),
             "--config",
             str(self.config),
+            *self.options,
         ]
+        # A restarted worker appends to its log: count only the new lines.
+        before = len(self.log_text())
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=log, env={**os.environ, **self.env}
@@ -90,7 +100,7 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log_path}")
-            if self.log_text().count(" ready.") >= services:
+            if self.log_text()[before:].count(" ready.") >= services:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"worker not ready within {timeout} s; {self.log_path}")
@@ -107,12 +117,13 @@ class WorkerProcess:
         assert self.process is not None
         self.process.wait()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
+        """Ask it to stop; kill it if its running jobs take longer than ``timeout``."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 
@@ -121,3 +132,45 @@ class WorkerProcess:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own on a free loopback port, kept in memory
+    only, so that killing it loses every task it held."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder = folder
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.log_path = folder / f"redis-{port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10) -> None:
+        command = [
+            "redis-server",
+            *("--bind", "127.0.0.1", "--port", str(self.port)),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+            *("--logfile", str(self.log_path)),
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis(host="127.0.0.1", port=self.port)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(redis.ConnectionError):
+                    if client.ping():
+                        return
+                time.sleep(0.05)
+        finally:
+            client.close()
+        raise RuntimeError(f"redis-server did not start; see {self.log_path}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -72,13 +74,27 @@ def cluster(
 ) -> Iterator[Cluster]:
     """Two web nodes and two workers sharing one store, broker and jobs directory."""
     folder = tmp_path_factory.mktemp("cluster")
+    broker_url = f"redis://127.0.0.1:6379/{redis_db.number}"
+    with running_cluster(folder, postgres_url, broker_url, CONFIG) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_cluster(
+    folder: Path,
+    postgres_url: PostgresDatabases,
+    broker_url: str,
+    config_text: str,
+    services: int = SERVICES,
+) -> Iterator[Cluster]:
+    """Start a cluster on a new database of its own; stop it and drop the database."""
     config = folder / "site.toml"
-    config.write_text(CONFIG.format(jobs=folder / "shared-jobs"))
+    config.write_text(config_text.format(jobs=folder / "shared-jobs"))
     database_url = postgres_url()
     env = {
         **ADMIN_ENV,
         "GPSERVER_DATABASE_URL": database_url,
-        "GPSERVER_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db.number}",
+        "GPSERVER_BROKER_URL": broker_url,
     }
     upgrade = [sys.executable, "-m", "gpserver.cli", "db", "upgrade"]
     subprocess.run(
@@ -88,11 +104,14 @@ def cluster(
         capture_output=True,
     )
     workers = [WorkerProcess(folder / f"worker-{n}", config, env) for n in (1, 2)]
-    nodes = [ServerProcess(folder / name, config, env) for name in ("node-a", "node-b")]
+    nodes = [
+        ServerProcess(folder / name, config, env, distributed=False)
+        for name in ("node-a", "node-b")
+    ]
     try:
         # Started side by side: each takes a few seconds to import and connect.
         with ThreadPoolExecutor() as pool:
-            started = [pool.submit(w.start, SERVICES) for w in workers]
+            started = [pool.submit(w.start, services) for w in workers]
             started += [pool.submit(n.start) for n in nodes]
             for future in started:
                 future.result()

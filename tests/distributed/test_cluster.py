@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.distributed.conftest import HEARTBEAT_TIMEOUT, Cluster
+from tests.distributed.counts import counted
 from tests.e2e.admin import ADMIN_USERNAME, Admin, sign_in
 from tests.e2e.server import Client
 
@@ -182,3 +183,7 @@ def test_a_killed_worker_fails_its_job_and_the_other_runs_the_next(
     assert a.wait(WAIT, next_id, timeout=30)["jobStatus"] == "esriJobSucceeded"
     next_pid = int(worker_of(cluster, next_id).rpartition(":")[2])
     assert next_pid in survivor.pids()
+    token = sign_in(cluster.b.root)
+    assert statistics(cluster.b.root, token) == counted(
+        cluster.database_url, "Tests/Diagnostics"
+    )

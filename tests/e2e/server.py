@@ -1,4 +1,9 @@
-"""A real `gpserver serve` process on a free loopback port, for end-to-end tests."""
+"""A real `gpserver serve` process on a free loopback port, for end-to-end tests.
+
+In the distributed test mode (``pytest --gp-mode=distributed`` or
+``GPSERVER_TEST_MODE=distributed``) each :class:`ServerProcess` is instead a whole
+distributed site behind the same port: see :mod:`tests.distributed.site`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from sqlalchemy import create_engine, text
+
+from gpserver.db import sqlite_url
+
+if TYPE_CHECKING:
+    from tests.distributed.site import DistributedSite
+
+MODE_VARIABLE = "GPSERVER_TEST_MODE"
+MODES = ("embedded", "distributed")
 
 FINISHED = {"esriJobSucceeded", "esriJobFailed", "esriJobCancelled", "esriJobTimedOut"}
 
@@ -23,14 +37,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def test_mode() -> str:
+    """``embedded`` or ``distributed``: what a :class:`ServerProcess` starts."""
+    mode = os.environ.get(MODE_VARIABLE) or MODES[0]
+    if mode not in MODES:
+        raise ValueError(f"{MODE_VARIABLE}={mode!r}: expected one of {MODES}")
+    return mode
+
+
+def site_instances(per_node: int) -> int:
+    """How many jobs of a service with ``maxInstancesPerNode = per_node`` run at
+    once on a server of the test mode: the embedded server is one node, and a
+    distributed site has that many on each of its workers."""
+    if test_mode() != "distributed":
+        return per_node
+    from tests.distributed.site import WORKERS
+
+    return per_node * WORKERS
+
+
 class ServerProcess:
-    """Starts, stops and kills one server; its output goes to a log file."""
+    """Starts, stops and kills one server; its output goes to a log file.
+
+    ``distributed`` (by default the test mode's choice) makes it a distributed
+    site of two web nodes and two workers behind a balancer on :attr:`port`.
+    """
 
     def __init__(
         self,
         data_dir: Path,
         config: Path | None = None,
         env: dict[str, str] | None = None,
+        *,
+        distributed: bool | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.config = config
@@ -39,8 +78,32 @@ class ServerProcess:
         self.root = f"http://127.0.0.1:{self.port}/arcgis"
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.process: subprocess.Popen[bytes] | None = None
+        if distributed is None:
+            distributed = test_mode() == "distributed"
+        self.distributed = distributed
+        self.site: DistributedSite | None = None
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the site's store, for tests that look inside."""
+        if self.site is not None and self.site.database_url is not None:
+            return self.site.database_url
+        return sqlite_url(self.data_dir / "gpserver.db")
+
+    def sql(self, statement: str, **params: Any) -> list[Any]:
+        """Run one SQL statement (``:name`` parameters) on the store; its rows."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(statement), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            engine.dispose()
 
     def start(self, timeout: float = 60) -> None:
+        if self.distributed:
+            self._start_site(timeout)
+            return
         command = [
             sys.executable,
             "-m",
@@ -75,7 +138,18 @@ class ServerProcess:
             time.sleep(0.1)
         raise RuntimeError(f"server did not start within {timeout} s; {self.log_path}")
 
+    def _start_site(self, timeout: float) -> None:
+        from tests.distributed.site import DistributedSite
+
+        if self.site is None:
+            self.site = DistributedSite(self)
+        self.site.start(timeout)
+        self.process = self.site.nodes[0].process
+
     def stop(self) -> None:
+        if self.site is not None:
+            self.site.stop()
+            return
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -86,6 +160,9 @@ class ServerProcess:
 
     def kill(self) -> None:
         """SIGKILL the server and every worker it started."""
+        if self.site is not None:
+            self.site.kill()
+            return
         assert self.process is not None
         children = _children(self.process.pid)
         self.process.kill()
@@ -95,7 +172,9 @@ class ServerProcess:
                 os.kill(pid, signal.SIGKILL)
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """The server's log; in the distributed mode, every node's and worker's."""
+        paths = self.site.log_paths if self.site is not None else [self.log_path]
+        return "".join(p.read_text(errors="replace") for p in paths if p.exists())
 
 
 def _children(pid: int) -> list[int]:

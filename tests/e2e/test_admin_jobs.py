@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.admin import ADMIN_USERNAME, Admin, start_site
-from tests.e2e.server import FINISHED, Client, ServerProcess
+from tests.e2e.server import FINISHED, Client, ServerProcess, site_instances
 
 CONFIG = """
 [server]
@@ -449,11 +448,10 @@ def test_job_resource_answers_the_admin_job_json(
     site: ServerProcess, admin: Admin, client: Client, queried: list[Submitted]
 ) -> None:
     job_id = queried[6].job_id
-    with sqlite3.connect(site.data_dir / "gpserver.db") as db:
-        submitted, started, ended = db.execute(
-            "select submitted_ms, started_ms, ended_ms from jobs where job_id = ?",
-            (job_id,),
-        ).fetchone()
+    ((submitted, started, ended),) = site.sql(
+        "select submitted_ms, started_ms, ended_ms from jobs where job_id = :id",
+        id=job_id,
+    )
     rest_job = client.get(
         f"rest/services/{QUERIED_WAIT}/jobs/{job_id}", token=admin.token
     )
@@ -524,11 +522,15 @@ def test_changing_jobs_needs_post(admin: Admin, queried: list[Submitted]) -> Non
 # -- purgeQueue ---------------------------------------------------------------
 
 
-def test_purge_queue_cancels_queued_jobs_and_leaves_the_running_one(
+def test_purge_queue_cancels_queued_jobs_and_leaves_the_running_ones(
     admin: Admin, client: Client
 ) -> None:
-    running = client.submit(SINGLE_WAIT, seconds=120)
-    client.wait_status(SINGLE_WAIT, running, "esriJobExecuting")
+    # One instance per node: a job for each keeps them all busy.
+    running = [
+        client.submit(SINGLE_WAIT, seconds=120) for _ in range(site_instances(1))
+    ]
+    for job_id in running:
+        client.wait_status(SINGLE_WAIT, job_id, "esriJobExecuting")
     queued = [client.submit(SINGLE_WAIT, seconds=0) for _ in range(3)]
     for job_id in queued:
         client.wait_status(SINGLE_WAIT, job_id, "esriJobWaiting")
@@ -537,10 +539,13 @@ def test_purge_queue_cancels_queued_jobs_and_leaves_the_running_one(
 
     statuses = [admin.get(f"{SINGLE}/{job_id}")["status"] for job_id in queued]
     assert statuses == ["esriJobCancelled"] * 3
-    assert admin.get(f"{SINGLE}/{running}")["status"] == "esriJobExecuting"
+    statuses = [admin.get(f"{SINGLE}/{job_id}")["status"] for job_id in running]
+    assert statuses == ["esriJobExecuting"] * len(running)
 
-    assert admin.post(f"{SINGLE}/{running}/cancel") == {"status": "success"}
-    client.wait_status(SINGLE_WAIT, running, "esriJobCancelled")
+    for job_id in running:
+        assert admin.post(f"{SINGLE}/{job_id}/cancel") == {"status": "success"}
+        client.wait_status(SINGLE_WAIT, job_id, "esriJobCancelled")
+    jobs = len(running) + 3
     assert admin.post_text(f"{SINGLE}/statistics") == (
-        '{"total":4,"cancelled":4,"failed":0,"succeeded":0}'
+        f'{{"total":{jobs},"cancelled":{jobs},"failed":0,"succeeded":0}}'
     )

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.admin import Admin, start_site
-from tests.e2e.server import Client, ServerProcess
+from tests.e2e.server import Client, ServerProcess, site_instances
 
 CONFIG = """
 [server]
@@ -164,8 +164,12 @@ def test_status_says_started(admin: Admin) -> None:
 def test_stop_refuses_new_jobs_and_keeps_the_queued_ones(
     admin: Admin, client: Client
 ) -> None:
-    running = client.submit(STOPPABLE_WAIT, seconds=120)
-    client.wait_status(STOPPABLE_WAIT, running, "esriJobExecuting")
+    # One instance per node: a job for each keeps them all busy.
+    running = [
+        client.submit(STOPPABLE_WAIT, seconds=120) for _ in range(site_instances(1))
+    ]
+    for job_id in running:
+        client.wait_status(STOPPABLE_WAIT, job_id, "esriJobExecuting")
     queued = client.submit(STOPPABLE_WAIT, seconds=0)
     client.wait_status(STOPPABLE_WAIT, queued, "esriJobWaiting")
 
@@ -184,10 +188,11 @@ def test_stop_refuses_new_jobs_and_keeps_the_queued_ones(
             "details": [],
         }
     }
-    # The instance the running job held becomes free; a stopped service does not
-    # give it the queued job.
-    client.post(f"rest/services/{STOPPABLE_WAIT}/jobs/{running}/cancel")
-    client.wait_status(STOPPABLE_WAIT, running, "esriJobCancelled")
+    # The instances the running jobs held become free; a stopped service does not
+    # give them the queued job.
+    for job_id in running:
+        client.post(f"rest/services/{STOPPABLE_WAIT}/jobs/{job_id}/cancel")
+        client.wait_status(STOPPABLE_WAIT, job_id, "esriJobCancelled")
     time_to_claim = 1.0
     with pytest.raises(AssertionError, match="never became esriJobExecuting"):
         client.wait_status(
@@ -216,12 +221,16 @@ def test_edit_with_fields_takes_effect_at_once(admin: Admin, client: Client) -> 
     assert service["properties"]["maximumRecords"] == "5"
     assert service["properties"]["showMessages"] == "Error"
     assert client.get("rest/services/Tests/Editable/GPServer")["maximumRecords"] == 5
-    # One instance now: a second job waits for the first.
-    first = client.submit(EDITABLE_WAIT, seconds=120)
-    client.wait_status(EDITABLE_WAIT, first, "esriJobExecuting")
+    # One instance per node now: the next job waits for one of these.
+    first = [
+        client.submit(EDITABLE_WAIT, seconds=120) for _ in range(site_instances(1))
+    ]
+    for job_id in first:
+        client.wait_status(EDITABLE_WAIT, job_id, "esriJobExecuting")
     second = client.submit(EDITABLE_WAIT, seconds=0)
     client.wait_status(EDITABLE_WAIT, second, "esriJobWaiting")
-    client.post(f"rest/services/{EDITABLE_WAIT}/jobs/{first}/cancel")
+    for job_id in first:
+        client.post(f"rest/services/{EDITABLE_WAIT}/jobs/{job_id}/cancel")
     job = client.wait(EDITABLE_WAIT, second)
     assert job["jobStatus"] == "esriJobSucceeded"
     assert job["messages"] == []

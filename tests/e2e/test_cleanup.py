@@ -1,14 +1,13 @@
 """The jobs directory in the Administrator API and its cleanup, on a real server.
 
 The site sweeps every second. Jobs are made old while it runs: the test sets their
-folder's modification time back, then their ``modified_ms`` in the SQLite store,
+folder's modification time back, then their ``modified_ms`` in the store,
 which is what an hour of waiting would do, and a sweep looks at both.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.admin import Admin, start_site
-from tests.e2e.server import Client, ServerProcess
+from tests.e2e.server import Client, ServerProcess, site_instances
 
 CONFIG = """
 [server]
@@ -57,10 +56,6 @@ def client(site: ServerProcess) -> Client:
     return Client(site.root)
 
 
-def store_path(site: ServerProcess) -> Path:
-    return site.data_dir / "gpserver.db"
-
-
 def service_folder(site: ServerProcess) -> Path:
     return site.data_dir / "arcgisjobs" / "tests_single_gpserver"
 
@@ -70,32 +65,27 @@ def age(site: ServerProcess, job_ids: list[str], minutes: float) -> None:
     then = time.time() - minutes * 60
     for job_id in job_ids:
         os.utime(service_folder(site) / job_id, (then, then))
-    with sqlite3.connect(store_path(site), timeout=30) as conn:
-        conn.executemany(
-            "UPDATE jobs SET modified_ms = ? WHERE job_id = ?",
-            [(int(then * 1000), job_id) for job_id in job_ids],
+    for job_id in job_ids:
+        site.sql(
+            "UPDATE jobs SET modified_ms = :ms WHERE job_id = :id",
+            ms=int(then * 1000),
+            id=job_id,
         )
-    conn.close()
 
 
 def stored_ids(site: ServerProcess) -> set[str]:
-    with sqlite3.connect(store_path(site), timeout=30) as conn:
-        rows = conn.execute(
-            "SELECT job_id FROM jobs WHERE service = ?", (SERVICE,)
-        ).fetchall()
-    conn.close()
+    rows = site.sql("SELECT job_id FROM jobs WHERE service = :s", s=SERVICE)
     return {job_id for (job_id,) in rows}
 
 
 def counted(site: ServerProcess) -> dict[str, int]:
     """jobs/statistics as a fresh count over the store's rows would give it."""
-    with sqlite3.connect(store_path(site), timeout=30) as conn:
-        rows = conn.execute(
-            "SELECT status, COUNT(*) FROM jobs WHERE service = ? AND status != ? "
-            "GROUP BY status",
-            (SERVICE, DELETING),
-        ).fetchall()
-    conn.close()
+    rows = site.sql(
+        "SELECT status, COUNT(*) FROM jobs WHERE service = :s AND status != :d "
+        "GROUP BY status",
+        s=SERVICE,
+        d=DELETING,
+    )
     counts = {"total": sum(n for _, n in rows), "cancelled": 0, "failed": 0}
     counts["succeeded"] = 0
     for status, n in rows:
@@ -196,8 +186,10 @@ def test_sweeps_remove_old_finished_jobs_and_keep_queued_and_running_ones(
     old_finished = [finished(client, WAIT, seconds=0) for _ in range(3)]
     old_finished += [finished(client, FAIL) for _ in range(2)]
     young = finished(client, WAIT, seconds=0)
-    executing = client.submit(WAIT, seconds=60)
-    client.wait_status(WAIT, executing, "esriJobExecuting")
+    # One instance per node: a job for each keeps them all busy.
+    executing = [client.submit(WAIT, seconds=60) for _ in range(site_instances(1))]
+    for job_id in executing:
+        client.wait_status(WAIT, job_id, "esriJobExecuting")
     waiting = client.submit(WAIT, seconds=0)
     client.wait_status(WAIT, waiting, "esriJobWaiting")
     cancelled = client.submit(WAIT, seconds=0)
@@ -205,26 +197,29 @@ def test_sweeps_remove_old_finished_jobs_and_keep_queued_and_running_ones(
     client.post(f"rest/services/{WAIT}/jobs/{cancelled}/cancel")
     client.wait_status(WAIT, cancelled, "esriJobCancelled")
     old_finished.append(cancelled)
-    age(site, [*old_finished, executing, waiting], minutes=5)
+    age(site, [*old_finished, *executing, waiting], minutes=5)
+    held = len(old_finished) + 2 + len(executing)
     assert admin.post_text(f"{JOBS}/statistics") == (
-        '{"total":9,"cancelled":1,"failed":2,"succeeded":4}'
+        f'{{"total":{held},"cancelled":1,"failed":2,"succeeded":4}}'
     )
 
     # cleanupMode NONE: two sweep intervals pass and nothing goes.
     time.sleep(2.2)
-    assert len(stored_ids(site)) == 9
+    assert len(stored_ids(site)) == held
 
     edit(admin, cleanupMode=TIME_ELAPSED)
     deadline = time.monotonic() + 5
-    while stored_ids(site) != {young, executing, waiting}:
+    while stored_ids(site) != {young, *executing, waiting}:
         assert time.monotonic() < deadline, stored_ids(site)
         time.sleep(0.1)
 
-    assert folder_names(site) == {young, executing, waiting}
+    assert folder_names(site) == {young, *executing, waiting}
     assert admin.post(f"{JOBS}/statistics") == counted(site)
-    assert counted(site) == {"total": 3, "cancelled": 0, "failed": 0, "succeeded": 1}
-    job = client.get(f"rest/services/{WAIT}/jobs/{executing}")
-    assert job["jobStatus"] == "esriJobExecuting"
+    kept = 2 + len(executing)
+    assert counted(site) == {"total": kept, "cancelled": 0, "failed": 0, "succeeded": 1}
+    for job_id in executing:
+        job = client.get(f"rest/services/{WAIT}/jobs/{job_id}")
+        assert job["jobStatus"] == "esriJobExecuting"
     job = client.get(f"rest/services/{WAIT}/jobs/{waiting}")
     assert job["jobStatus"] == "esriJobWaiting"
     gone = client.get(f"rest/services/{WAIT}/jobs/{old_finished[0]}")
@@ -232,8 +227,9 @@ def test_sweeps_remove_old_finished_jobs_and_keep_queued_and_running_ones(
     jobs_root = service_folder(site).parent
     assert [p.name for p in jobs_root.iterdir()] == ["tests_single_gpserver"]
 
-    client.post(f"rest/services/{WAIT}/jobs/{executing}/cancel")
-    client.wait_status(WAIT, executing, "esriJobCancelled")
+    for job_id in executing:
+        client.post(f"rest/services/{WAIT}/jobs/{job_id}/cancel")
+        client.wait_status(WAIT, job_id, "esriJobCancelled")
     client.wait(WAIT, waiting)
 
 

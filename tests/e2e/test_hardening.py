@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.e2e.server import Client, ServerProcess, free_port
 
@@ -15,6 +16,10 @@ WAIT = "Samples/Diagnostics/GPServer/Wait"
 SYNC_ECHO = "Samples/DiagnosticsSync/GPServer/Echo"
 
 
+@pytest.mark.embedded_only(
+    reason="the data-directory lock guards the embedded SQLite store; distributed "
+    "web nodes share a data directory on purpose"
+)
 def test_a_second_server_on_the_same_data_dir_is_refused_and_harms_nothing(
     own_server: ServerProcess,
 ) -> None:

@@ -14,7 +14,7 @@ from gpserver.db import sqlite_url
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.store import JobStore
-from tests.e2e.server import Client, ServerProcess
+from tests.e2e.server import Client, ServerProcess, site_instances
 
 WAIT = "Samples/Diagnostics/GPServer/Wait"
 FAIL = "Samples/Diagnostics/GPServer/Fail"
@@ -119,14 +119,20 @@ def test_a_job_past_max_usage_time_ends_timed_out(limited: Client) -> None:
 
 
 def test_jobs_beyond_the_instance_limit_wait(limited: Client) -> None:
-    first = limited.submit(LIMITED, seconds=1)
-    second = limited.submit(LIMITED, seconds=0)
-    limited.wait_status(LIMITED, first, "esriJobExecuting")
-    limited.wait_status(LIMITED, second, "esriJobWaiting")
-    assert limited.wait(LIMITED, first)["jobStatus"] == "esriJobSucceeded"
-    assert limited.wait(LIMITED, second)["jobStatus"] == "esriJobSucceeded"
+    # One instance per node: as many jobs run as the server has nodes.
+    first = [limited.submit(LIMITED, seconds=1) for _ in range(site_instances(1))]
+    beyond = limited.submit(LIMITED, seconds=0)
+    for job_id in first:
+        limited.wait_status(LIMITED, job_id, "esriJobExecuting")
+    limited.wait_status(LIMITED, beyond, "esriJobWaiting")
+    for job_id in [*first, beyond]:
+        assert limited.wait(LIMITED, job_id)["jobStatus"] == "esriJobSucceeded"
 
 
+@pytest.mark.embedded_only(
+    reason="kills a process of the server's local worker pool; "
+    "tests/distributed kills a `gpserver worker` instead"
+)
 def test_a_killed_worker_fails_its_job_and_is_replaced(
     client: Client, server: ServerProcess
 ) -> None:
@@ -149,6 +155,10 @@ def test_a_killed_worker_fails_its_job_and_is_replaced(
     assert client.wait(WAIT, next_id)["jobStatus"] == "esriJobSucceeded"
 
 
+@pytest.mark.embedded_only(
+    reason="the embedded server fails the jobs its crash interrupted when it "
+    "restarts; distributed web nodes leave that to the heartbeat watch"
+)
 def test_jobs_survive_a_restart_and_running_ones_fail(
     own_server: ServerProcess,
 ) -> None:
@@ -177,7 +187,7 @@ def test_queued_jobs_run_after_a_restart(own_server: ServerProcess) -> None:
     client = Client(own_server.root)
     own_server.stop()
     # A job accepted just before a crash, never picked up: written as submitJob does.
-    store = JobStore(sqlite_url(own_server.data_dir / "gpserver.db"))
+    store = JobStore(own_server.database_url)
     jobs = Jobs(store, JobsDirectory(own_server.data_dir / "arcgisjobs"))
     job = jobs.submit(
         "Samples/Diagnostics", "Wait", {"inputs": {"seconds": 0}, "context": {}}, None
@@ -187,6 +197,10 @@ def test_queued_jobs_run_after_a_restart(own_server: ServerProcess) -> None:
     assert client.wait(WAIT, job.job_id)["jobStatus"] == "esriJobSucceeded"
 
 
+@pytest.mark.embedded_only(
+    reason="the local pool's workers watch their server process; distributed "
+    "workers have no server process to outlive"
+)
 def test_workers_end_themselves_when_the_server_is_killed(
     own_server: ServerProcess,
 ) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gpserver.db import Database, sqlite_url
+from gpserver.db import Database
 from gpserver.jobs.model import now_ms
 from gpserver.security import tokens as token_module
 from gpserver.security.store import SecurityStore
@@ -263,7 +263,7 @@ def expired_token(
     the clock turned back two hours; waiting out a real one would take a minute.
     """
     two_hours_ago = now_ms() - 2 * 3600_000
-    database = Database(sqlite_url(site.data_dir / "gpserver.db"))
+    database = Database(site.database_url)
     try:
         store = SecurityStore(database)
         user = store.get_user(username)

@@ -97,6 +97,30 @@ def test_claims_from_many_threads_never_share_a_job(jobs: Jobs) -> None:
     assert sorted(claimed) == sorted(submitted)
 
 
+def test_jobs_handed_to_the_workers_wait_until_one_claims_them(jobs: Jobs) -> None:
+    sent = [jobs.submit(SERVICE, "Wait", {}, None).job_id for _ in range(2)]
+
+    assert sorted(jobs.wait_for_instances(sent)) == sorted(sent)
+
+    assert [jobs.get(job_id).status for job_id in sent] == [JobStatus.WAITING] * 2
+    claimed = jobs.claim(sent[0], "w1")
+    assert claimed.status is JobStatus.EXECUTING
+
+
+def test_jobs_claimed_or_cancelled_first_do_not_turn_waiting(jobs: Jobs) -> None:
+    claimed = jobs.submit(SERVICE, "Wait", {}, None)
+    cancelled = jobs.submit(SERVICE, "Wait", {}, None)
+    sent = jobs.submit(SERVICE, "Wait", {}, None)
+    jobs.claim(claimed.job_id, "w1")
+    jobs.request_cancel(cancelled.job_id)
+
+    moved = jobs.wait_for_instances([claimed.job_id, cancelled.job_id, sent.job_id])
+
+    assert moved == [sent.job_id]
+    assert jobs.get(claimed.job_id).status is JobStatus.EXECUTING
+    assert jobs.get(cancelled.job_id).status is JobStatus.CANCELLED
+
+
 def test_cancel_of_a_queued_job_is_immediate(jobs: Jobs) -> None:
     job = jobs.submit(SERVICE, "Wait", {}, None)
     assert jobs.request_cancel(job.job_id).status is JobStatus.CANCELLED

@@ -3,21 +3,35 @@
 The configuration file says how a service starts out; changes made through the
 Administrator API are kept in the store's settings and laid over it on every start,
 so they survive restarts without rewriting anyone's file.
+
+Every change also writes a new *generation* of the services' state in the same
+transaction: nodes that share the store compare it with the one they loaded and
+reload when it differs (see :mod:`gpserver.catalog.live`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from typing import Any
+
+from sqlalchemy import bindparam, select
 
 from gpserver.config import ServiceConfig
 from gpserver.errors import BadRequest, ConfigError
 from gpserver.settings import SettingsStore
+from gpserver.settings import settings as settings_table
 
 log = logging.getLogger(__name__)
 
 STARTED = "STARTED"
 STOPPED = "STOPPED"
+GENERATION = "services.generation"
+
+_GENERATION_ROW = select(settings_table.c.value).where(
+    settings_table.c.name == bindparam("name")
+)
 
 # Keys of the admin service JSON that edit may change, and where each lives in it.
 EDITABLE = {
@@ -41,7 +55,15 @@ class ServiceStates:
         return self.settings.get(f"service.{key}.state") or STARTED
 
     def set_state(self, key: str, state: str) -> None:
-        self.settings.put(f"service.{key}.state", state)
+        self._change({f"service.{key}.state": state})
+
+    def generation(self) -> str:
+        """Changes with every edit, start and stop, on whichever node made them."""
+        row = self.settings.db.read_one(_GENERATION_ROW, name=GENERATION)
+        return str(row.value) if row is not None else ""
+
+    def _change(self, values: dict[str, str]) -> None:
+        self.settings.put_all({**values, GENERATION: uuid.uuid4().hex})
 
     def apply_edits(self, config: ServiceConfig) -> ServiceConfig:
         """The configured service with the stored edits laid over it."""
@@ -65,7 +87,9 @@ class ServiceStates:
             raise BadRequest(
                 f"Unable to edit service {config.key}", [str(exc)]
             ) from None
-        self.settings.put_json(f"service.{config.key}.edits", merged)
+        self._change(
+            {f"service.{config.key}.edits": json.dumps(merged, sort_keys=True)}
+        )
         return edited
 
 

@@ -32,3 +32,8 @@ class Executor(Protocol):
 
     def reconfigure(self, config: ServiceConfig) -> None:
         """An administrator edited the service; later work follows the edit."""
+
+    def problems(self) -> list[str]:
+        """What keeps it from running jobs, for the health check; empty when well.
+
+        Called on every health check: it reads what a background probe found."""

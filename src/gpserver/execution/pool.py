@@ -37,6 +37,9 @@ CANCEL_GRACE = 0.8
 POLL_INTERVAL = 1.0
 HEARTBEAT_INTERVAL = 5.0
 STATUS_INTERVAL = 0.2
+WAITING_INTERVAL = 0.1
+"""Jobs submitted while every instance is busy turn Waiting within this time; one
+write for a burst of submits rather than one each."""
 
 _mp = multiprocessing.get_context("forkserver")
 _mp.set_forkserver_preload(["gpserver.execution.worker"])
@@ -84,6 +87,7 @@ class ServicePool:
             target=self._run, name=f"pool-{self.config.key}", daemon=True
         )
         self._last_poll = 0.0
+        self._last_waiting = 0.0
         self._last_status = 0.0
         self._last_heartbeat = 0.0
         self._pending_claim = True
@@ -306,7 +310,13 @@ class ServicePool:
                 break
             self._assign(worker, job=job)
 
-        if self.config.is_async and self._pending_claim and self._at_capacity():
+        if (
+            self.config.is_async
+            and self._pending_claim
+            and self._at_capacity()
+            and now - self._last_waiting >= WAITING_INTERVAL
+        ):
+            self._last_waiting = now
             self.jobs.mark_waiting(self.config.key)
             self._pending_claim = False
 
@@ -426,3 +436,6 @@ class LocalExecutor:
 
     def reconfigure(self, config: ServiceConfig) -> None:
         self.pools[config.key].reconfigure(config)
+
+    def problems(self) -> list[str]:
+        return []

@@ -24,6 +24,8 @@ from multiprocessing import forkserver
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from gpserver.catalog.services import load_service
 from gpserver.catalog.state import STOPPED, ServiceStates
 from gpserver.config import ServiceConfig
@@ -45,6 +47,9 @@ TICK = 0.2
 CANCEL_GRACE = 0.8
 """How long a tool may take to notice a cancel request before it is killed."""
 WATCH_INTERVAL = 0.5
+INSTANCE_WAIT = 0.5
+"""How long a task waits for an instance, lowered by an edit, to be free before
+it goes back to the queue."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class ServiceWorkerSettings:
     jobs_root: str
     concurrency: int
     heartbeat_interval: float
+    instances_follow_edits: bool = True
+    """Whether an edited ``maxInstancesPerNode`` lowers ``concurrency`` at run time
+    (not when ``--concurrency`` set it)."""
     log_level: int = logging.INFO
     parent_pid: int = field(default_factory=os.getpid)
     """The ``gpserver worker`` that started this one; without it, this one ends."""
@@ -71,12 +79,19 @@ def service_worker_main(settings: ServiceWorkerSettings) -> None:
     exit_without(settings.parent_pid, "gpserver worker")
     runner = JobRunner(settings)
     app = make_app(settings.broker_url)
+    key = settings.service.key
 
     @app.task(name=RUN_JOB)
     def run(job_id: str, service: str) -> None:
-        runner.run(job_id, service)
+        try:
+            runner.run(job_id, service)
+        except NoFreeInstance:
+            # To the end of the queue, for another worker now or this one later.
+            # Sent anew rather than rejected, which Celery logs as a warning with
+            # a traceback every half second. Should the broker not take it, the
+            # web nodes send it again after resendQueuedAfter.
+            app.send_task(RUN_JOB, args=[job_id, service], queue=queue_name(key))
 
-    key = settings.service.key
     worker = app.Worker(
         hostname=f"{queue_name(key)}.{os.getpid()}@{socket.gethostname()}",
         queues=[queue_name(key)],
@@ -101,6 +116,39 @@ def service_worker_main(settings: ServiceWorkerSettings) -> None:
     sys.exit(worker.exitcode)
 
 
+class NoFreeInstance(Exception):
+    """Every instance the service may have on this worker is busy."""
+
+
+class Instances:
+    """The jobs a worker runs at once, against a limit an edit may lower.
+
+    Celery runs as many threads as the service had instances when the worker
+    started; an administrator's edit can only lower that number until a restart.
+    """
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._freed = threading.Condition()
+
+    def take(self, limit: int, wait: float) -> bool:
+        """Take an instance, waiting up to ``wait`` seconds for one to be free."""
+        deadline = time.monotonic() + wait
+        with self._freed:
+            while self.running >= limit:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._freed.wait(remaining)
+            self.running += 1
+        return True
+
+    def give_back(self) -> None:
+        with self._freed:
+            self.running -= 1
+            self._freed.notify()
+
+
 class JobRunner:
     """Runs the jobs of one service, each in a child process it supervises."""
 
@@ -110,9 +158,10 @@ class JobRunner:
         self.jobs = Jobs(JobStore(database), JobsDirectory(Path(settings.jobs_root)))
         self.states = ServiceStates(SettingsStore(database))
         self.name = f"{self.jobs.machine}:{os.getpid()}"
+        self.instances = Instances()
         self._children = multiprocessing.get_context("forkserver")
         self._children.set_forkserver_preload(
-            ["gpserver.execution.worker", settings.service.toolbox]
+            [settings.service.toolbox, *_preloaded(database.url)]
         )
         # Start the fork server now, so that the first job does not wait for it
         # to import the toolbox.
@@ -136,6 +185,26 @@ class JobRunner:
             )
             return
         config = self.states.apply_edits(base)
+        limit = self._limit(config)
+        if not self.instances.take(limit, INSTANCE_WAIT):
+            log.debug(
+                "job %s: all %d instances here are busy; back to the queue",
+                job_id,
+                limit,
+                extra={"event": "job.requeued", "job_id": job_id},
+            )
+            raise NoFreeInstance(job_id)
+        try:
+            self._claim_and_run(job_id, config)
+        finally:
+            self.instances.give_back()
+
+    def _limit(self, config: ServiceConfig) -> int:
+        if not self.settings.instances_follow_edits:
+            return self.settings.concurrency
+        return min(config.max_instances, self.settings.concurrency)
+
+    def _claim_and_run(self, job_id: str, config: ServiceConfig) -> None:
         try:
             job = self.jobs.claim(job_id, self.name)
         except (IllegalTransition, NotFound) as exc:
@@ -220,6 +289,20 @@ class JobRunner:
             log.info("job %s already ended as %s", job.job_id, exc.current.esri_name)
         except NotFound:
             log.info("job %s was deleted while it ran", job.job_id)
+
+
+def _preloaded(url: str) -> list[str]:
+    """What the fork server imports once, so that each job's process need not.
+
+    A child imports the module of the function it runs (this one, with Celery),
+    runs the command's main module again as multiprocessing does, and connects to
+    the store through its dialect and driver: imported in each child, that was
+    half a second of every job. So: every gpserver module this process has, and
+    the store's SQLAlchemy dialect and database driver.
+    """
+    ours = sorted(name for name in sys.modules if name.startswith("gpserver."))
+    dialect = make_url(url).get_dialect()
+    return [*ours, dialect.__module__, dialect.import_dbapi().__name__]
 
 
 def _child_main(
