@@ -80,6 +80,15 @@ def statistics_url(port: int) -> str:
     return f"{root(port)}/admin/services/{folder}/{name}.GPServer/jobs/statistics"
 
 
+def query_url(port: int) -> str:
+    folder, name = SERVICE.split("/")
+    return f"{root(port)}/admin/services/{folder}/{name}.GPServer/jobs/query"
+
+
+def submit_url(port: int) -> str:
+    return f"{root(port)}/rest/services/{SERVICE}/GPServer/{TASK}/submitJob"
+
+
 def job_url(port: int, job_id: str) -> str:
     return f"{root(port)}/rest/services/{SERVICE}/GPServer/{TASK}/jobs/{job_id}?f=json"
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,16 +70,21 @@ class Server:
         name: str,
         command: Sequence[str],
         port: int,
-        health_url: str,
+        health_url: str | None,
         log_path: Path,
         env: dict[str, str] | None = None,
+        ready: Callable[[], bool] | None = None,
+        cwd: Path | None = None,
     ) -> None:
+        """``ready`` says the server is up when it has no health URL."""
         self.name = name
         self.command = list(command)
         self.port = port
         self.health_url = health_url
         self.log_path = log_path
         self.env = env
+        self.ready = ready
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0
 
@@ -91,23 +96,43 @@ class Server:
                 stdout=log,
                 stderr=log,
                 env={**os.environ, **(self.env or {})},
+                cwd=self.cwd,
             )
         while time.monotonic() - began < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early; see {self.log_path}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.health_url, timeout=2).status_code == 200:
-                    self.started_in = time.monotonic() - began
-                    return
+            if self._is_ready():
+                self.started_in = time.monotonic() - began
+                return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.name} did not start in {timeout} s: {self.log_path}")
+
+    def _is_ready(self) -> bool:
+        if self.ready is not None:
+            return self.ready()
+        assert self.health_url is not None
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(self.health_url, timeout=2).status_code == 200
+        return False
 
     def cpu_seconds(self) -> float:
         """CPU time of the server and every process it started, so far."""
         if self.process is None:
             return 0.0
         return sum(_cpu_of(pid) for pid in [self.process.pid, *_descendants(self)])
+
+    def peak_memory(self) -> dict[str, Any]:
+        """RSS high-water marks (VmHWM) in MB: the server process, and its
+        descendants (worker pool, forkserver) each and added up."""
+        if self.process is None:
+            return {}
+        children = {pid: _high_water_mb(pid) for pid in _descendants(self)}
+        return {
+            "server_mb": _high_water_mb(self.process.pid),
+            "children_mb": sorted(children.values(), reverse=True),
+            "children_total_mb": sum(children.values()),
+        }
 
     def pause(self) -> None:
         """Freeze the server and its children (SIGSTOP), so that work it does in
@@ -157,6 +182,17 @@ def _descendants(server: Server) -> list[int]:
     return found
 
 
+def _high_water_mb(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _cpu_of(pid: int) -> float:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
@@ -179,6 +215,9 @@ class Load:
     seconds: float = 5.0
     warmup: float = 0.5
     max_requests: int = 1_000_000
+    status: int = 200
+    headers: tuple[str, ...] = ()
+    """Extra request headers, each ``"Name: value"``."""
 
 
 def load_python() -> str:
@@ -214,34 +253,37 @@ def run_load(
         arguments += ["--data", load.data]
     if load.expect is not None:
         arguments += ["--expect", load.expect]
+    arguments += ["--status", str(load.status)]
+    for header in load.headers:
+        arguments += ["--header", header]
     command = pinned([load_python(), str(LOAD_SCRIPT), *arguments], cores.client)
 
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    watchdog = threading.Timer(load.warmup + load.seconds + 30, process.kill)
-    watchdog.start()
-    if stop_when is not None:
-        threading.Thread(
-            target=_interrupt_when, args=(process, stop_when), daemon=True
-        ).start()
     marks: dict[str, tuple[float, float]] = {}
     report: dict[str, Any] = {}
-    try:
-        assert process.stdout is not None and process.stderr is not None
-        for line in process.stdout:
-            word = line.strip()
-            if word in ("measuring", "done"):
-                cpu = server.cpu_seconds() if server else 0.0
-                marks[word] = (time.monotonic(), cpu)
-            elif word.startswith("{"):
-                report = json.loads(word)
-        errors = process.stderr.read()
-        process.wait(timeout=30)
-    finally:
-        watchdog.cancel()
-        if urls_file is not None:
-            urls_file.unlink(missing_ok=True)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        watchdog = threading.Timer(load.warmup + load.seconds + 30, process.kill)
+        watchdog.start()
+        if stop_when is not None:
+            threading.Thread(
+                target=_interrupt_when, args=(process, stop_when), daemon=True
+            ).start()
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            for line in process.stdout:
+                word = line.strip()
+                if word in ("measuring", "done"):
+                    cpu = server.cpu_seconds() if server else 0.0
+                    marks[word] = (time.monotonic(), cpu)
+                elif word.startswith("{"):
+                    report = json.loads(word)
+            errors = process.stderr.read()
+            process.wait(timeout=30)
+        finally:
+            watchdog.cancel()
+            if urls_file is not None:
+                urls_file.unlink(missing_ok=True)
     if process.returncode != 0 or not report:
         raise RuntimeError(f"load generator failed ({process.returncode}): {errors}")
     if server is not None and len(marks) == 2:
@@ -267,6 +309,20 @@ def idle_cpu_share(server: Server, seconds: float = 3.0) -> float:
     before, began = server.cpu_seconds(), time.monotonic()
     time.sleep(seconds)
     return (server.cpu_seconds() - before) / (time.monotonic() - began)
+
+
+@contextlib.contextmanager
+def on_core(core: int | None) -> Iterator[None]:
+    """Run this process on ``core`` for a while: for clients that are not load.py."""
+    if core is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

@@ -26,6 +26,8 @@ from typing import Any
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 Send = Callable[[str], Awaitable[tuple[int, bytes]]]
+SendFactory = Callable[[str, bytes | None, dict[str, str]], Send]
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @dataclass
@@ -43,11 +45,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     urls = _urls(args)
     body = args.data.encode() if args.data is not None else None
     expect = args.expect.encode() if args.expect else None
+    headers = dict(_header(h) for h in args.header)
     tally = Tally()
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, _stop, tally)
 
     async with _client(args.concurrency) as (name, send_factory):
-        send = send_factory(args.method, body)
+        send = send_factory(args.method, body, headers)
         workers = [
             asyncio.create_task(_worker(i, urls, send, expect, tally, args))
             for i in range(args.concurrency)
@@ -81,7 +84,7 @@ async def _worker(
         began = time.perf_counter()
         try:
             status, content = await send(url)
-            ok = status == 200 and (expect is None or expect in content)
+            ok = status == args.status and (expect is None or expect in content)
             problem = "" if ok else f"HTTP {status}: {content[:200]!r}"
         except Exception as exc:  # any failure of a request is counted, not raised
             problem = f"{type(exc).__name__}: {exc}"
@@ -114,15 +117,16 @@ class _aiohttp_client:
         self.aiohttp = aiohttp
         self.concurrency = concurrency
 
-    async def __aenter__(self) -> tuple[str, Callable[[str, bytes | None], Send]]:
+    async def __aenter__(self) -> tuple[str, SendFactory]:
         connector = self.aiohttp.TCPConnector(limit=self.concurrency)
         self.session = self.aiohttp.ClientSession(connector=connector)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
 
-        def factory(method: str, body: bytes | None) -> Send:
+        def factory(method: str, body: bytes | None, extra: dict[str, str]) -> Send:
+            headers = {**(FORM if body else {}), **extra}
+
             async def send(url: str) -> tuple[int, bytes]:
                 async with self.session.request(
-                    method, url, data=body, headers=headers if body else None
+                    method, url, data=body, headers=headers, allow_redirects=False
                 ) as reply:
                     return reply.status, await reply.read()
 
@@ -141,15 +145,16 @@ class _httpx_client:
         self.httpx = httpx
         self.concurrency = concurrency
 
-    async def __aenter__(self) -> tuple[str, Callable[[str, bytes | None], Send]]:
+    async def __aenter__(self) -> tuple[str, SendFactory]:
         limits = self.httpx.Limits(max_connections=self.concurrency)
         self.client = self.httpx.AsyncClient(limits=limits, timeout=60)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
 
-        def factory(method: str, body: bytes | None) -> Send:
+        def factory(method: str, body: bytes | None, extra: dict[str, str]) -> Send:
+            headers = {**(FORM if body else {}), **extra}
+
             async def send(url: str) -> tuple[int, bytes]:
                 reply = await self.client.request(
-                    method, url, content=body, headers=headers if body else None
+                    method, url, content=body, headers=headers
                 )
                 return reply.status_code, reply.content
 
@@ -209,6 +214,11 @@ def _report(
     }
 
 
+def _header(text: str) -> tuple[str, str]:
+    name, _, value = text.partition(":")
+    return name.strip(), value.strip()
+
+
 def _urls(args: argparse.Namespace) -> list[str]:
     if args.urls_file:
         with open(args.urls_file, encoding="utf-8") as handle:
@@ -230,6 +240,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--method", default="GET")
     parser.add_argument("--data", help="form body, already URL-encoded")
     parser.add_argument("--expect", help="text every good answer contains")
+    parser.add_argument(
+        "--status", type=int, default=200, help="every good answer's status"
+    )
+    parser.add_argument(
+        "--header", action="append", default=[], help="'Name: value', repeatable"
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=0.5)

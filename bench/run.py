@@ -16,13 +16,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import celery_peer
+import pygeoapi_peer
 import report
-import stats_bench
+import store_bench
+import submit_bench
 import sweep_bench
 from harness import BENCH, REPO, Cores, load_python
 
@@ -36,20 +40,17 @@ def main() -> int:
     deadline = began + args.budget
     cores = Cores.pick()
     workdir = Path(tempfile.mkdtemp(prefix="gpserver-bench-", dir=args.workdir))
-    tmpfs = _tmpfs_dir(args)
+    tmpfs = _tmpfs_dir(args) if args.sweep else None
     results: dict[str, Any] = {"environment": _environment(cores, args, workdir)}
     print(f"gpserver bench: {cores.describe()}; work files in {workdir}", flush=True)
     try:
         results["busy_before"] = _wait_for_quiet(args.wait_quiet)
-        print("jobs/statistics:", flush=True)
-        results["statistics"] = stats_bench.run(
-            workdir, cores, _stats_plan(args), deadline
-        )
-        results["busy_between"] = _busy_share()
-        print("cleanup sweeper:", flush=True)
-        results["sweep"] = sweep_bench.run(
-            workdir, tmpfs, cores, _sweep_plan(args), deadline
-        )
+        results.update(run_figures(workdir, cores, plans(args), deadline))
+        if args.sweep:
+            print("cleanup sweeper:", flush=True)
+            results["sweep"] = sweep_bench.run(
+                workdir, tmpfs, cores, _sweep_plan(args), deadline
+            )
         results["busy_after"] = _busy_share()
     finally:
         results["seconds"] = time.monotonic() - began
@@ -58,8 +59,73 @@ def main() -> int:
             if tmpfs is not None:
                 shutil.rmtree(tmpfs, ignore_errors=True)
     written = _write(results, args.results)
+    if not args.quick and args.results == BENCH / "results":
+        # The latest full run is the one bench/README.md points to.
+        shutil.copyfile(written, BENCH / "RESULTS.md")
     print(f"done in {results['seconds'] / 60:.1f} min; results in {written}")
     return 0
+
+
+@dataclass(frozen=True)
+class Plans:
+    submit: submit_bench.Plan
+    pygeoapi: pygeoapi_peer.Plan | None
+    celery: bool
+    store: store_bench.Plan
+
+
+def plans(args: argparse.Namespace) -> Plans:
+    small = args.quick or args.no_million
+    runs, seconds = (2, 2.0) if args.quick else (args.runs, args.seconds)
+    batch = 200 if args.quick else args.batch
+    latency_jobs = 5 if args.quick else 20
+    big = 100_000 if small else 1_000_000
+    submit = submit_bench.Plan(runs, seconds, args.concurrency, batch, latency_jobs)
+    pygeoapi = pygeoapi_peer.Plan(
+        runs, seconds, args.concurrency, batch, latency_jobs, (10_000, big)
+    )
+    store = store_bench.Plan(
+        statistics_sizes=(1_000, 100_000) if small else (1_000, 100_000, big),
+        poll_sizes=(10_000, big),
+        query_sizes=(big,),
+        memory_sizes=(10_000, big),
+        runs=runs,
+        seconds=seconds,
+        concurrency=args.concurrency,
+    )
+    return Plans(submit, None if args.no_peers else pygeoapi, not args.no_peers, store)
+
+
+def run_figures(
+    workdir: Path, cores: Cores, plan: Plans, deadline: float
+) -> dict[str, Any]:
+    """Figures 1 to 7 with their baselines: gpserver and the floor, the peers,
+    then the stores of growing size."""
+    results: dict[str, Any] = {}
+    print("figures 1-3, gpserver and the floor:", flush=True)
+    results["submit"] = submit_bench.run(workdir, cores, plan.submit)
+    results["busy_after_submit"] = _busy_share()
+    if plan.pygeoapi is not None:
+        print("figures 1-4, pygeoapi:", flush=True)
+        broken = pygeoapi_peer.available()
+        results["pygeoapi"] = (
+            {"broken": broken}
+            if broken
+            else pygeoapi_peer.run(workdir, cores, plan.pygeoapi)
+        )
+    if plan.celery:
+        print("figures 2-3, Celery:", flush=True)
+        broken = celery_peer.available()
+        p = plan.submit
+        results["celery"] = (
+            {"broken": broken}
+            if broken
+            else celery_peer.run(workdir, cores, p.runs, p.batch, p.latency_jobs)
+        )
+    results["busy_between"] = _busy_share()
+    print("figures 4-7, stores of growing size:", flush=True)
+    results["store"] = store_bench.run(workdir, cores, plan.store, deadline)
+    return results
 
 
 def _arguments() -> argparse.Namespace:
@@ -67,25 +133,39 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 1,000 and 100,000 jobs, 3 runs of 2 s, "
-        "20,000 expired jobs (about 3 minutes)",
+        help="a short run: stores up to 100,000 jobs, 2 runs of 2 s, "
+        "batches of 200 jobs",
     )
     parser.add_argument(
         "--no-million",
         action="store_true",
-        help="skip the 1,000,000-job store (saves about 2 minutes)",
+        help="100,000 jobs instead of 1,000,000 for the largest store",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="leave out pygeoapi and Celery"
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also the cleanup sweeper over --expired jobs (about 4 minutes)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=500,
+        help="jobs in one figure-2 batch (default 500)",
     )
     parser.add_argument(
         "--runs",
         type=int,
-        default=5,
-        help="measurements per figure (default 5; sweep: 3)",
+        default=3,
+        help="measurements per figure (default 3)",
     )
     parser.add_argument(
         "--seconds",
         type=float,
-        default=5.0,
-        help="length of one measurement (default 5)",
+        default=4.0,
+        help="length of one measurement in seconds (default 4)",
     )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
@@ -102,8 +182,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--budget",
         type=float,
-        default=1200,
-        help="seconds after which no new scenario starts (default 1200)",
+        default=3600,
+        help="seconds after which no new store size starts (default 3600)",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -120,13 +200,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the work files")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     return parser.parse_args()
-
-
-def _stats_plan(args: argparse.Namespace) -> stats_bench.Plan:
-    sizes = [1_000, 100_000] if args.quick or args.no_million else []
-    sizes = sizes or [1_000, 100_000, 1_000_000]
-    runs, seconds = (3, 2.0) if args.quick else (args.runs, args.seconds)
-    return stats_bench.Plan(tuple(sizes), runs, seconds, args.concurrency)
 
 
 def _sweep_plan(args: argparse.Namespace) -> sweep_bench.Plan:
@@ -203,11 +276,29 @@ def _environment(
         "load_client": client.stdout.strip() or "httpx (aiohttp missing)",
         "packages": {
             n: version(n)
-            for n in ("uvicorn", "starlette", "SQLAlchemy", "httpx", "anyio")
-        },
+            for n in (
+                "uvicorn",
+                "starlette",
+                "SQLAlchemy",
+                "httpx",
+                "anyio",
+                "celery",
+                "redis",
+            )
+        }
+        | {"pygeoapi (bench/.venv)": pygeoapi_peer.version()},
+        "memory": _memory_total(),
+        "kernel": platform.release(),
         "workdir_mount": _mount_of(workdir),
         "arguments": {k: str(v) for k, v in vars(args).items()},
     }
+
+
+def _memory_total() -> str:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "unknown"
 
 
 def _git(*words: str) -> str:

@@ -73,6 +73,7 @@ def insert_finished_jobs(
     *,
     age_minutes: tuple[float, float],
     keep_ids: bool = False,
+    users: tuple[str | None, ...] = USERS,
     rng: random.Random,
 ) -> Counts:
     """Add ``count`` finished jobs last changed ``age_minutes`` ago (low, high)."""
@@ -85,7 +86,9 @@ def insert_finished_jobs(
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-262144")
         for chunk in _chunks(count):
-            rows = [_row(service, task, now, age_minutes, rng) for _ in range(chunk)]
+            rows = [
+                _row(service, task, now, age_minutes, users, rng) for _ in range(chunk)
+            ]
             connection.execute("BEGIN")
             connection.executemany(
                 f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 14)})", rows
@@ -133,6 +136,7 @@ def _row(
     task: str,
     now: int,
     age_minutes: tuple[float, float],
+    users: tuple[str | None, ...],
     rng: random.Random,
 ) -> tuple[object, ...]:
     status = rng.choices([s for s, _ in ENDINGS], [w for _, w in ENDINGS])[0]
@@ -144,7 +148,7 @@ def _row(
         service,
         task,
         status.ordinal,
-        rng.choice(USERS),
+        rng.choice(users),
         "bench-host",
         submitted,
         started,
