@@ -26,7 +26,7 @@ AXE = REPO / "tests" / "clients" / "node" / "node_modules" / "axe-core" / "axe.m
 expect.set_options(timeout=10_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_path() -> Path:
     path = Path(os.environ.get("GPSERVER_CHROMIUM", "/usr/bin/chromium"))
     if not path.is_file():
@@ -38,13 +38,16 @@ def chromium_path() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    # Package-scoped: Playwright's sync driver keeps an asyncio loop marked as
+    # running on the main thread until it stops, which would make every later
+    # test's asyncio.run() fail.
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium_path: Path) -> Iterator[Browser]:
     # Playwright gives each launch a new, empty profile directory and removes it.
     launched = playwright.chromium.launch(
@@ -54,7 +57,7 @@ def browser(playwright: Playwright, chromium_path: Path) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def checks() -> Checks:
     if not AXE.is_file():
         pytest.fail(
@@ -69,7 +72,7 @@ def checks() -> Checks:
     return Checks(AXE.read_text(), folder)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The sample services, with the site administrator of tests/e2e/admin.py."""
     process = ServerProcess(tmp_path_factory.mktemp("browser") / "data", env=ADMIN_ENV)
@@ -78,12 +81,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(site: ServerProcess) -> Client:
     return Client(site.root)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(site: ServerProcess) -> Admin:
     return Admin(site.root)
 
