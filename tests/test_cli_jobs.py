@@ -77,7 +77,7 @@ def site(tmp_path: Path) -> list[str]:
     store.create_schema()
     jobs = [_job(1, "alice"), _job(2, None, "Fail"), _job(3, "bob"), _job(4, None)]
     for job in jobs:
-        store.insert_job(job)
+        store.insert_job(job, '{"inputs": {}}')
     ended = {"ended_ms": BASE_MS + 10 * MINUTE}
     store.transition(jobs[0].job_id, JobStatus.EXECUTING, machine="node1")
     store.transition(jobs[0].job_id, JobStatus.SUCCEEDED, **ended)
@@ -260,6 +260,9 @@ def test_clean_removes_the_old_finished_jobs_and_says_how_many(
         "removed 3 finished jobs older than 60 minutes from every service\n"
     )
     assert not folder.exists()
+    with sqlite3.connect(tmp_path / "data" / "gpserver.db") as conn:
+        kept = conn.execute("SELECT job_id FROM job_data").fetchall()
+    assert kept == [(f"j{4:032x}",)]
     assert main(["jobs", "stats", "Tests/Diag", *site]) == 0
     assert capsys.readouterr().out == (
         "SERVICE     TOTAL  CANCELLED  FAILED  SUCCEEDED\n"

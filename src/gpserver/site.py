@@ -16,7 +16,7 @@ from gpserver.catalog.services import Catalog, Service
 from gpserver.catalog.state import STOPPED, ServiceStates
 from gpserver.config import SiteConfig
 from gpserver.datadir import DataDirLock, prepare_data_dir
-from gpserver.db import Database
+from gpserver.db import Database, StoreFlusher
 from gpserver.errors import BadRequest, ServiceBusy
 from gpserver.execution.executor import Executor
 from gpserver.execution.pool import LocalExecutor, ServicePool
@@ -32,6 +32,10 @@ from gpserver.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
+FLUSH_INTERVAL = 1.0
+"""Seconds at most that a change written without waiting for the disk stays in
+the operating system's cache (see Database.write)."""
+
 
 @dataclass
 class Site:
@@ -44,6 +48,7 @@ class Site:
     states: ServiceStates
     cleanup: Cleanup
     sweeper: Sweeper
+    flusher: StoreFlusher
     data_lock: DataDirLock | None = None
 
     @classmethod
@@ -79,6 +84,7 @@ class Site:
             CleanupSettings(config.cleanup_mode, config.max_file_age),
         )
         sweeper = Sweeper(cleanup, config.cleanup_interval)
+        flusher = StoreFlusher(database, FLUSH_INTERVAL, jobs.machine)
         return cls(
             config,
             catalog,
@@ -89,6 +95,7 @@ class Site:
             states,
             cleanup,
             sweeper,
+            flusher,
             data_lock,
         )
 
@@ -107,12 +114,15 @@ class Site:
                 interrupted,
                 extra={"event": "site.recovered"},
             )
+        if self.jobs.store.db.is_sqlite:
+            self.flusher.start()
         self.executor.start()
         self.sweeper.start()
 
     def stop(self) -> None:
         self.sweeper.stop()
         self.executor.stop()
+        self.flusher.stop()
         self.jobs.store.dispose()
         if self.data_lock is not None:
             self.data_lock.release()
@@ -132,6 +142,10 @@ class Site:
             problems.append(f"the job store cannot be read: {exc}")
         try:
             self.jobs.directory.ensure_writable()
+            # A job's folder is made when it starts, under its service's folder.
+            for service in self.catalog:
+                if service.config.is_async:
+                    self.jobs.directory.ensure_writable(service.key)
         except Exception as exc:
             problems.append(str(exc))
         return problems + self.executor.problems()
@@ -178,6 +192,25 @@ class Site:
         self, service: Service, task_name: str, params: dict[str, Any], user: str | None
     ) -> Job:
         """Accept a job for ``user`` (None for an anonymous caller)."""
+        task, inputs = self._accept(service, task_name, params)
+        job = self.jobs.submit(service.key, task, inputs, user)
+        self.executor.submitted(job)
+        return job
+
+    async def submit_job_async(
+        self, service: Service, task_name: str, params: dict[str, Any], user: str | None
+    ) -> Job:
+        """:meth:`submit_job` on an event loop: what it does before and after the
+        store's commit is quick, and the loop serves others while it waits."""
+        task, inputs = self._accept(service, task_name, params)
+        job = await self.jobs.submit_async(service.key, task, inputs, user)
+        self.executor.submitted(job)
+        return job
+
+    def _accept(
+        self, service: Service, task_name: str, params: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The task's name and the inputs to store, once the request is checked."""
         if not service.config.is_async:
             raise BadRequest(
                 f"{service.key} is a synchronous service: use execute, not submitJob"
@@ -185,11 +218,7 @@ class Site:
         self._check_started(service)
         task = service.task(task_name)
         inputs, context = prepare_request(task, params)
-        job = self.jobs.submit(
-            service.key, task.name, {"inputs": inputs, "context": context}, user
-        )
-        self.executor.submitted(job)
-        return job
+        return task.name, {"inputs": inputs, "context": context}
 
     def execute(
         self, service: Service, task_name: str, params: dict[str, Any]

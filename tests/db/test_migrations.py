@@ -14,6 +14,11 @@ from sqlalchemy import create_engine, inspect, text
 from gpserver import migrations
 from gpserver.db import Database, StoreSchemaError, load_tables, metadata, sqlite_url
 from gpserver.jobs import tables as job_tables
+from gpserver.jobs.jobsdir import JobsDirectory
+from gpserver.jobs.model import Statistics
+from gpserver.jobs.service import Jobs
+from gpserver.jobs.states import JobStatus
+from gpserver.jobs.store import JobStore
 from tests.conftest import PostgresDatabases
 
 
@@ -79,6 +84,48 @@ def test_a_store_from_a_newer_gpserver_is_refused(database: Database) -> None:
     with pytest.raises(StoreSchemaError) as refused:
         database.upgrade()
     assert str(refused.value) == message
+
+
+def test_the_job_data_revision_keeps_the_jobs_of_an_older_store(
+    database: Database, tmp_path: Path
+) -> None:
+    # A store at revision 0002 holds a queued job; its inputs are in its folder.
+    job_id = "j" + "0123456789abcdef" * 2
+    with database.write() as conn:
+        command.upgrade(migrations.alembic_config(conn), "0002")
+        conn.execute(
+            job_tables.jobs.insert().values(
+                job_id=job_id,
+                service="A/B",
+                task="Wait",
+                status=JobStatus.SUBMITTED.ordinal,
+                submitted_ms=1000,
+                modified_ms=1000,
+            )
+        )
+        conn.execute(
+            job_tables.service_counters.insert().values(service="A/B", total=1)
+        )
+    directory = JobsDirectory(tmp_path / "arcgisjobs")
+    folder = directory.prepare("A/B", job_id)
+    (folder / "inputs.json").write_text('{"inputs": {"seconds": 1}}')
+
+    database.upgrade()
+
+    database.check_schema()
+    jobs = Jobs(JobStore(database), directory, machine="test-host")
+    job = jobs.get(job_id)
+    assert (job.service, job.task, job.status, job.submitted_ms) == (
+        "A/B",
+        "Wait",
+        JobStatus.SUBMITTED,
+        1000,
+    )
+    assert jobs.statistics("A/B") == Statistics(total=1)
+    assert jobs.store.inputs_of(job_id) is None
+    assert jobs.inputs(job) == {"inputs": {"seconds": 1}}
+    with database.read() as conn:
+        assert conn.execute(job_tables.job_data.select()).all() == []
 
 
 def test_a_store_made_before_revisions_is_adopted_with_its_rows(

@@ -61,10 +61,14 @@ def service_folder(site: ServerProcess) -> Path:
 
 
 def age(site: ServerProcess, job_ids: list[str], minutes: float) -> None:
-    """Make jobs look last changed ``minutes`` ago, folder first, then record."""
+    """Make jobs look last changed ``minutes`` ago, folder first, then record.
+
+    A job that never started has no folder."""
     then = time.time() - minutes * 60
     for job_id in job_ids:
-        os.utime(service_folder(site) / job_id, (then, then))
+        folder = service_folder(site) / job_id
+        if folder.is_dir():
+            os.utime(folder, (then, then))
     for job_id in job_ids:
         site.sql(
             "UPDATE jobs SET modified_ms = :ms WHERE job_id = :id",
@@ -76,6 +80,11 @@ def age(site: ServerProcess, job_ids: list[str], minutes: float) -> None:
 def stored_ids(site: ServerProcess) -> set[str]:
     rows = site.sql("SELECT job_id FROM jobs WHERE service = :s", s=SERVICE)
     return {job_id for (job_id,) in rows}
+
+
+def data_ids(site: ServerProcess) -> set[str]:
+    """The jobs whose inputs and results the store holds (the site has one service)."""
+    return {job_id for (job_id,) in site.sql("SELECT job_id FROM job_data")}
 
 
 def counted(site: ServerProcess) -> dict[str, int]:
@@ -213,7 +222,9 @@ def test_sweeps_remove_old_finished_jobs_and_keep_queued_and_running_ones(
         assert time.monotonic() < deadline, stored_ids(site)
         time.sleep(0.1)
 
-    assert folder_names(site) == {young, *executing, waiting}
+    # The waiting job has not started: it has no folder yet.
+    assert folder_names(site) == {young, *executing}
+    assert data_ids(site) == {young, *executing, waiting}
     assert admin.post(f"{JOBS}/statistics") == counted(site)
     kept = 2 + len(executing)
     assert counted(site) == {"total": kept, "cancelled": 0, "failed": 0, "succeeded": 1}
@@ -250,6 +261,7 @@ def test_clean_removes_old_finished_jobs_and_says_how_many(
     assert stored_ids(site) == before - set(old)
     assert young in stored_ids(site)
     assert folder_names(site) == stored_ids(site)
+    assert data_ids(site) == stored_ids(site)
     assert admin.post(f"{JOBS}/statistics") == counted(site)
     assert admin.post(f"{DIRECTORY}/clean") == {"status": "success", "removedJobs": 0}
 

@@ -5,6 +5,7 @@ A worker killed with SIGKILL mid-job is covered in test_job_lifecycle.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -73,10 +74,14 @@ def query(site: ServerProcess, sql: str, *args: object) -> list[tuple[Any, ...]]
 
 
 def age(site: ServerProcess, service_dir: str, job_ids: list[str]) -> None:
-    """Make jobs look an hour old: folder first, then record, as a sweep reads them."""
+    """Make jobs look an hour old: folder first, then record, as a sweep reads them.
+
+    A job cancelled while queued never started, and has no folder.
+    """
     then = time.time() - 3600
     for job_id in job_ids:
-        os.utime(jobs_root(site) / service_dir / job_id, (then, then))
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(jobs_root(site) / service_dir / job_id, (then, then))
     with sqlite3.connect(store_path(site), timeout=30) as conn:
         conn.executemany(
             "UPDATE jobs SET modified_ms = ? WHERE job_id = ?",
@@ -269,13 +274,16 @@ def test_a_server_killed_mid_burst_restarts_whole(site: ServerProcess) -> None:
 
     assert query(site, "SELECT job_id FROM jobs WHERE status = ?", DELETING) == []
     stored = {job_id for (job_id,) in query(site, "SELECT job_id FROM jobs")}
-    assert job_folders(site) == stored
+    # Every folder belongs to a job; a job cancelled before it started has none.
+    assert job_folders(site) <= stored
+    with_data = {job_id for (job_id,) in query(site, "SELECT job_id FROM job_data")}
+    assert with_data == stored
     assert set(burst.acknowledged) <= stored
     assert len(set(old) - stored) >= 10  # each clean first made ten of them old
     assert kept_counters(site) == after
 
 
-def test_an_unusable_jobs_folder_refuses_submits_and_keeps_reads(
+def test_an_unusable_jobs_folder_fails_its_jobs_and_keeps_reads(
     site: ServerProcess,
 ) -> None:
     client = Client(site.root)
@@ -290,25 +298,27 @@ def test_an_unusable_jobs_folder_refuses_submits_and_keeps_reads(
     rows_before = site.sql("SELECT COUNT(*) FROM jobs")
     folders_before = sorted(p.name for p in jobs_root(site).glob("*/*"))
 
-    reply = httpx.post(
-        f"{site.root}/rest/services/{BURST}/submitJob",
-        data={"seconds": 0, "f": "json"},
-        timeout=30,
-    )
-
-    assert reply.status_code == 200
-    assert reply.json() == {
-        "error": {
-            "code": 503,
-            "message": (
-                "cannot write the job's inputs in the jobs directory "
-                f"{jobs_root(site)}: Not a directory"
-            ),
-            "details": [],
-        }
-    }
-    assert site.sql("SELECT COUNT(*) FROM jobs") == rows_before
+    # The store holds a job's inputs, so the submit is accepted; the job cannot
+    # make its folder, and fails with the reason in the log.
+    blocked = client.submit(BURST, seconds=0)
+    assert client.wait(BURST, blocked)["jobStatus"] == "esriJobFailed"
+    assert (
+        f"job {blocked} cannot start: cannot make the job's folder "
+        f"{service_dir / blocked} in the jobs directory: Not a directory"
+    ) in site.log_text()
+    assert site.sql("SELECT COUNT(*) FROM jobs") == [(rows_before[0][0] + 1,)]
     assert sorted(p.name for p in jobs_root(site).glob("*/*")) == folders_before
+    health = httpx.get(f"{site.root}/rest/info/healthCheck?f=json", timeout=30)
+    assert (health.status_code, health.json()) == (
+        503,
+        {
+            "success": False,
+            "messages": [
+                f"the jobs directory {service_dir} is not writable: a file "
+                "stands where the folder should be"
+            ],
+        },
+    )
     job = client.get(f"rest/services/{KEPT}/jobs/{kept}")
     assert job["jobStatus"] == "esriJobSucceeded"
     assert client.result(KEPT, kept, "waited")["value"] == 0

@@ -215,10 +215,11 @@ def test_extract_layer_geojson_is_downloadable_from_its_absolute_url(
 
 
 def test_a_jobs_own_files_are_not_served(
-    client: Client, extracted: tuple[str, dict[str, Any], str]
+    server: ServerProcess, client: Client, extracted: tuple[str, dict[str, Any], str]
 ) -> None:
     job_id, _, _ = extracted
-    relative = f"samples_naturalearth_gpserver/{job_id}/inputs.json"
+    relative = f"samples_naturalearth_gpserver/{job_id}/messages.jsonl"
+    assert (server.data_dir / "arcgisjobs" / relative).is_file()
     assert client.get(f"rest/directories/arcgisjobs/{relative}") == {
         "error": {
             "code": 404,
@@ -231,10 +232,10 @@ def test_a_jobs_own_files_are_not_served(
 @pytest.mark.parametrize(
     "tail",
     [
-        "scratch/../inputs.json",
-        "scratch/%2e%2e/inputs.json",
-        "scratch/..%2finputs.json",
-        "scratch/%2e%2e/results.json",
+        "scratch/../messages.jsonl",
+        "scratch/%2e%2e/messages.jsonl",
+        "scratch/..%2fmessages.jsonl",
+        "scratch/%2e%2e%2fmessages.jsonl",
         "scratch/../../../../gpserver.db",
         "scratch/%2e%2e/%2e%2e/%2e%2e/%2e%2e/gpserver.db",
     ],
@@ -242,9 +243,11 @@ def test_a_jobs_own_files_are_not_served(
 def test_dot_dot_cannot_leave_the_scratch_folder(
     server: ServerProcess, extracted: tuple[str, dict[str, Any], str], tail: str
 ) -> None:
-    # A job's inputs.json and results.json sit one level above its scratch folder;
-    # the jobs directory's own parent holds the server's database.
+    # A job's messages.jsonl sits one level above its scratch folder; the jobs
+    # directory's own parent holds the server's database.
     job_id, _, _ = extracted
+    folder = server.data_dir / "arcgisjobs" / "samples_naturalearth_gpserver" / job_id
+    assert (folder / "messages.jsonl").is_file()
     status, body = raw_get(
         server,
         "/arcgis/rest/directories/arcgisjobs/samples_naturalearth_gpserver/"

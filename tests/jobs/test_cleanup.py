@@ -2,6 +2,8 @@
 
 Jobs are made old by setting their ``modified_ms`` back with a direct UPDATE and
 their folder's modification time back with ``os.utime``: the sweep looks at both.
+A job has a folder once it has started or been given a message; one cancelled
+while queued never has one.
 """
 
 from __future__ import annotations
@@ -15,21 +17,22 @@ import pytest
 from sqlalchemy import text, update
 
 from gpserver.db import Database, sqlite_url
-from gpserver.errors import NotFound, StorageError
+from gpserver.errors import NotFound
 from gpserver.jobs import tables
 from gpserver.jobs.cleanup import BATCH, Cleanup, CleanupSettings, Recovery, Sweeper
 from gpserver.jobs.jobsdir import JobsDirectory, service_dir_name
-from gpserver.jobs.model import Statistics, new_job_id, now_ms
+from gpserver.jobs.model import Job, Statistics, new_job_id, now_ms
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import JobStatus
 from gpserver.jobs.store import JobStore
 from gpserver.settings import SettingsStore
+from tests.jobs.test_store import as_legacy, data_ids
 
 SERVICE = "Samples/Diagnostics"
 AGE = 360
 """The default maxFileAge in minutes; jobs are aged past it by ``OLD``."""
 OLD = 400
-MISSING_FOLDER = (
+LOST_INPUTS = (
     "The job's folder in the jobs directory disappeared; its inputs are lost. "
     "Submit it again."
 )
@@ -67,9 +70,12 @@ def age_rows(jobs: Jobs, job_ids: list[str], minutes: float) -> None:
 
 
 def age_folders(jobs: Jobs, job_ids: list[str], minutes: float) -> None:
+    """Age the folders of those jobs that have one."""
     then = time.time() - minutes * 60
     for job_id in job_ids:
-        os.utime(jobs.directory.job_dir(SERVICE, job_id), (then, then))
+        folder = jobs.directory.job_dir(SERVICE, job_id)
+        if folder.is_dir():
+            os.utime(folder, (then, then))
 
 
 def age(jobs: Jobs, job_ids: list[str], minutes: float = OLD) -> None:
@@ -113,6 +119,14 @@ def status_of(jobs: Jobs, job_id: str) -> JobStatus:
     return jobs.get(job_id).status
 
 
+def started(jobs: Jobs, service: str = SERVICE) -> Job:
+    """A job claimed by a worker, with the folder its worker makes first."""
+    job = jobs.submit(service, "Wait", {}, None)
+    claimed = jobs.claim(job.job_id, "w1")
+    jobs.directory.prepare(service, job.job_id)
+    return claimed
+
+
 # -- sweep ----------------------------------------------------------------------
 
 
@@ -120,8 +134,9 @@ def test_sweep_removes_only_finished_jobs_older_than_the_age(
     jobs: Jobs, cleanup: Cleanup
 ) -> None:
     ids = [jobs.submit(SERVICE, "Wait", {}, None).job_id for _ in range(6)]
-    for _ in range(5):
-        jobs.claim_next(SERVICE, "w1")  # the oldest first: ids[0] to ids[4]
+    for job_id in ids[:5]:
+        jobs.claim(job_id, "w1")
+        jobs.directory.prepare(SERVICE, job_id)
     jobs.succeed(jobs.get(ids[0]), {"waited": 0})
     jobs.fail(jobs.get(ids[1]), "broken")
     jobs.time_out(jobs.get(ids[2]), 1)
@@ -147,12 +162,14 @@ def test_sweep_removes_only_finished_jobs_older_than_the_age(
     assert jobs.statistics(SERVICE) == Statistics(
         total=9, cancelled=2, failed=1, succeeded=1
     )
+    assert folders(jobs) == set(ids[:5])
 
     removed = cleanup.sweep(AGE)
 
     assert removed == 4
     assert row_ids(jobs) == {ids[3], ids[4], waiting, submitted, young}
-    assert folders(jobs) == row_ids(jobs)
+    assert data_ids(jobs) == row_ids(jobs)
+    assert folders(jobs) == {ids[3], ids[4]}
     assert jobs.statistics(SERVICE) == Statistics(
         total=5, cancelled=1, failed=0, succeeded=0
     )
@@ -163,8 +180,8 @@ def test_sweep_removes_only_finished_jobs_older_than_the_age(
 def test_sweep_skips_a_job_whose_folder_changed_recently(
     jobs: Jobs, cleanup: Cleanup
 ) -> None:
-    job = jobs.submit(SERVICE, "Wait", {}, None)
-    jobs.request_cancel(job.job_id)
+    job = started(jobs)
+    jobs.fail(job, "broken")
     age_rows(jobs, [job.job_id], OLD)
 
     assert cleanup.sweep(AGE) == 0
@@ -179,10 +196,10 @@ def test_sweep_skips_a_job_whose_folder_changed_recently(
 
 
 def test_sweep_of_one_service_leaves_the_others(jobs: Jobs, cleanup: Cleanup) -> None:
-    other = jobs.submit("Other/Service", "Wait", {}, None)
-    mine = jobs.submit(SERVICE, "Wait", {}, None)
+    other = started(jobs, "Other/Service")
+    mine = started(jobs)
     for job in (other, mine):
-        jobs.request_cancel(job.job_id)
+        jobs.fail(job, "broken")
     age_rows(jobs, [other.job_id, mine.job_id], OLD)
     age_folders(jobs, [mine.job_id], OLD)
     then = time.time() - OLD * 60
@@ -191,6 +208,30 @@ def test_sweep_of_one_service_leaves_the_others(jobs: Jobs, cleanup: Cleanup) ->
     assert cleanup.sweep(AGE, service=SERVICE) == 1
 
     assert row_ids(jobs) == {other.job_id}
+    assert data_ids(jobs) == {other.job_id}
+    assert folders(jobs) == set()
+    assert jobs.directory.job_dir("Other/Service", other.job_id).is_dir()
+
+
+def test_sweep_removes_the_data_of_jobs_that_never_had_a_folder(
+    jobs: Jobs, cleanup: Cleanup
+) -> None:
+    cancelled = jobs.submit(SERVICE, "Wait", {"inputs": {"seconds": 5}}, None)
+    jobs.request_cancel(cancelled.job_id)
+    done = jobs.submit(SERVICE, "Wait", {"inputs": {"seconds": 0}}, None)
+    jobs.claim(done.job_id, "w1")
+    jobs.succeed(jobs.get(done.job_id), {"waited": {"value": 0.0}})
+    kept = jobs.submit(SERVICE, "Wait", {}, None)
+    age_rows(jobs, [cancelled.job_id, done.job_id, kept.job_id], OLD)
+    assert data_ids(jobs) == {cancelled.job_id, done.job_id, kept.job_id}
+
+    assert cleanup.sweep(AGE) == 2
+
+    assert row_ids(jobs) == {kept.job_id}
+    assert data_ids(jobs) == {kept.job_id}
+    assert jobs.store.results_of(done.job_id) == (False, None)
+    assert not jobs.directory.root.exists()
+    assert jobs.statistics(SERVICE) == Statistics(total=1)
 
 
 def test_sweep_of_thousands_of_jobs_works_in_batches(
@@ -217,6 +258,10 @@ def test_sweep_of_thousands_of_jobs_works_in_batches(
             ],
         )
         conn.execute(
+            tables.job_data.insert(),
+            [{"job_id": job_id, "inputs": "{}"} for job_id in ids],
+        )
+        conn.execute(
             tables.service_counters.insert().values(
                 service=SERVICE, total=count, cancelled=count, failed=0, succeeded=0
             )
@@ -232,6 +277,7 @@ def test_sweep_of_thousands_of_jobs_works_in_batches(
     assert removed == 2250
     assert batches == [500, 500, 500, 500, 250]
     assert row_ids(jobs) == set()
+    assert data_ids(jobs) == set()
     assert folders(jobs) == set()
     assert jobs.statistics(SERVICE) == Statistics(0, 0, 0, 0)
 
@@ -242,9 +288,9 @@ def test_sweep_of_thousands_of_jobs_works_in_batches(
 def test_recover_finishes_a_deletion_a_crash_interrupted(
     jobs: Jobs, cleanup: Cleanup
 ) -> None:
-    kept = jobs.submit(SERVICE, "Wait", {}, None)
-    doomed = jobs.submit(SERVICE, "Wait", {}, None)
-    jobs.request_cancel(doomed.job_id)
+    kept = started(jobs)
+    doomed = started(jobs)
+    jobs.fail(doomed, "broken")
     # What Jobs.delete does first; the crash comes before the folder and row go.
     jobs.store.transition(doomed.job_id, JobStatus.DELETING)
     before = jobs.statistics(SERVICE)
@@ -255,13 +301,15 @@ def test_recover_finishes_a_deletion_a_crash_interrupted(
 
     assert report == Recovery(deletions_finished=1, orphan_folders=0)
     assert row_ids(jobs) == {kept.job_id}
+    assert data_ids(jobs) == {kept.job_id}
     assert folders(jobs) == {kept.job_id}
     assert jobs.statistics(SERVICE) == before
     assert jobs.statistics(SERVICE) == counted(jobs.store.db, SERVICE)
 
 
 def test_recover_removes_folders_without_a_record(jobs: Jobs, cleanup: Cleanup) -> None:
-    kept = jobs.submit(SERVICE, "Wait", {}, None)
+    kept = started(jobs)
+    queued = jobs.submit(SERVICE, "Wait", {}, None)
     orphans = [new_job_id() for _ in range(3)]
     for job_id in orphans:
         (jobs.directory.job_dir(SERVICE, job_id) / "scratch").mkdir(parents=True)
@@ -273,26 +321,38 @@ def test_recover_removes_folders_without_a_record(jobs: Jobs, cleanup: Cleanup) 
 
     assert cleanup.recover(orphan_min_age=0) == Recovery(orphan_folders=3)
     assert folders(jobs) == {kept.job_id}
-    assert status_of(jobs, kept.job_id) is JobStatus.SUBMITTED
+    assert status_of(jobs, kept.job_id) is JobStatus.EXECUTING
+    assert status_of(jobs, queued.job_id) is JobStatus.SUBMITTED
 
 
-def test_recover_fails_a_queued_job_whose_folder_vanished(
+def test_recover_fails_a_job_made_before_the_store_kept_inputs_whose_folder_vanished(
     jobs: Jobs, cleanup: Cleanup
 ) -> None:
     lost = jobs.submit(SERVICE, "Wait", {}, None)
-    kept = jobs.submit(SERVICE, "Wait", {}, None)
+    as_legacy(jobs, lost, {"inputs": {"seconds": 1}})
     jobs.directory.remove(SERVICE, lost.job_id)
+    legacy = jobs.submit(SERVICE, "Wait", {}, None)
+    as_legacy(jobs, legacy, {"inputs": {"seconds": 2}})
+    queued = jobs.submit(SERVICE, "Wait", {"inputs": {"seconds": 3}}, None)
+    executing = jobs.submit(SERVICE, "Wait", {"inputs": {"seconds": 4}}, None)
+    jobs.claim(executing.job_id, "w1")
+    assert folders(jobs) == {legacy.job_id}
 
     report = cleanup.recover(orphan_min_age=0)
 
-    assert report == Recovery(missing_folders=1)
+    assert report == Recovery(lost_inputs=1)
     assert status_of(jobs, lost.job_id) is JobStatus.FAILED
     assert [(m.type, m.description) for m in jobs.messages(lost)] == [
-        ("esriJobMessageTypeError", MISSING_FOLDER)
+        ("esriJobMessageTypeError", LOST_INPUTS)
     ]
-    assert status_of(jobs, kept.job_id) is JobStatus.SUBMITTED
-    assert folders(jobs) == {lost.job_id, kept.job_id}
-    assert jobs.statistics(SERVICE) == Statistics(total=2, failed=1)
+    assert status_of(jobs, legacy.job_id) is JobStatus.SUBMITTED
+    assert jobs.inputs(legacy) == {"inputs": {"seconds": 2}}
+    # Their inputs are in the store: no folder is needed until they start.
+    assert status_of(jobs, queued.job_id) is JobStatus.SUBMITTED
+    assert status_of(jobs, executing.job_id) is JobStatus.EXECUTING
+    assert jobs.inputs(queued) == {"inputs": {"seconds": 3}}
+    assert folders(jobs) == {lost.job_id, legacy.job_id}
+    assert jobs.statistics(SERVICE) == Statistics(total=4, failed=1)
     assert cleanup.recover(orphan_min_age=0) == Recovery()
 
 
@@ -355,19 +415,50 @@ def test_a_sweeper_does_nothing_when_cleanup_is_off(
 def block_service_folder(jobs: Jobs) -> None:
     """Put a regular file where the service's folder of jobs should be."""
     service_dir = jobs.directory.root / service_dir_name(SERVICE)
-    service_dir.rename(service_dir.with_name("aside"))
+    if service_dir.exists():
+        service_dir.rename(service_dir.with_name("aside"))
+    service_dir.parent.mkdir(parents=True, exist_ok=True)
     service_dir.write_text("not a folder")
 
 
 def test_reads_of_a_job_behind_a_blocked_folder_find_no_files(jobs: Jobs) -> None:
     job = jobs.submit(SERVICE, "Wait", {"inputs": {"seconds": 0}}, None)
     jobs.add_message(job, "esriJobMessageTypeInformative", "started")
+    legacy = jobs.submit(SERVICE, "Wait", {}, None)
+    as_legacy(jobs, legacy, {"inputs": {"seconds": 1}})
     block_service_folder(jobs)
 
     assert jobs.messages(job) == []
     assert jobs.results(job) == {}
+    assert jobs.inputs(job) == {"inputs": {"seconds": 0}}
+    assert jobs.results(legacy) == {}
     with pytest.raises(NotFound, match=r"the job's files are missing \(inputs.json\)"):
-        jobs.inputs(job)
+        jobs.inputs(legacy)
+
+
+def lost_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if getattr(r, "event", None) == "job.message_lost"
+    ]
+
+
+def test_a_message_to_a_job_behind_a_blocked_folder_is_logged_naming_the_folder(
+    jobs: Jobs, caplog: pytest.LogCaptureFixture
+) -> None:
+    job = jobs.submit(SERVICE, "Wait", {}, None)
+    block_service_folder(jobs)
+
+    jobs.add_message(job, "esriJobMessageTypeInformative", "started")
+
+    folder = jobs.directory.job_dir(SERVICE, job.job_id)
+    assert lost_messages(caplog) == [
+        f"job {job.job_id}: a message could not be written to its folder (cannot "
+        f"make the job's folder {folder} in the jobs directory: Not a directory): "
+        "started"
+    ]
+    assert jobs.messages(job) == []
 
 
 def test_sweep_removes_old_jobs_behind_a_blocked_folder(
@@ -384,18 +475,30 @@ def test_sweep_removes_old_jobs_behind_a_blocked_folder(
     assert jobs.statistics(SERVICE) == Statistics(0, 0, 0, 0)
 
 
-def test_recover_names_a_job_folder_it_cannot_recreate(
+def test_recover_leaves_queued_jobs_behind_a_blocked_folder_alone(
     jobs: Jobs, cleanup: Cleanup
 ) -> None:
     job = jobs.submit(SERVICE, "Wait", {}, None)
     block_service_folder(jobs)
 
-    with pytest.raises(StorageError) as raised:
-        cleanup.recover(orphan_min_age=0)
+    assert cleanup.recover(orphan_min_age=0) == Recovery()
 
-    folder = jobs.directory.job_dir(SERVICE, job.job_id)
-    assert raised.value.message == (
-        f"cannot recreate the folder of job {job.job_id} in the jobs directory "
-        f"({folder}): Not a directory"
-    )
     assert status_of(jobs, job.job_id) is JobStatus.SUBMITTED
+
+
+def test_recover_fails_a_lost_job_behind_a_blocked_folder_and_logs_why(
+    jobs: Jobs, cleanup: Cleanup, caplog: pytest.LogCaptureFixture
+) -> None:
+    job = jobs.submit(SERVICE, "Wait", {}, None)
+    as_legacy(jobs, job, {})
+    block_service_folder(jobs)
+
+    assert cleanup.recover(orphan_min_age=0) == Recovery(lost_inputs=1)
+
+    assert status_of(jobs, job.job_id) is JobStatus.FAILED
+    folder = jobs.directory.job_dir(SERVICE, job.job_id)
+    assert lost_messages(caplog) == [
+        f"job {job.job_id}: a message could not be written to its folder (cannot "
+        f"make the job's folder {folder} in the jobs directory: Not a directory): "
+        f"{LOST_INPUTS}"
+    ]

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from gpserver.db import sqlite_url
 from gpserver.errors import BadRequest, NotFound
+from gpserver.jobs import tables
 from gpserver.jobs.jobsdir import JobsDirectory, service_dir_name
 from gpserver.jobs.model import Statistics
 from gpserver.jobs.service import Jobs
@@ -75,6 +77,7 @@ class Traffic:
         job = self.jobs.claim_next(rng.choice(SERVICES), worker)
         if job is None:
             return
+        self.jobs.directory.prepare(job.service, job.job_id)
         outcome = rng.choice(["succeed", "fail", "time out"])
         current = self.jobs.get(job.job_id)
         try:
@@ -171,9 +174,9 @@ def test_statistics_equal_the_rows_after_concurrent_traffic(
     assert not overfull, hint
 
 
-def test_deleted_jobs_leave_neither_row_nor_folder(jobs: Jobs) -> None:
-    # A delete moves a row to Deleting, removes the folder, then the row; a
-    # concurrent cancel or worker must not leave a job half deleted.
+def test_deleted_jobs_leave_neither_row_nor_data_nor_folder(jobs: Jobs) -> None:
+    # A delete moves a row to Deleting, removes the folder, then the row and its
+    # data; a concurrent cancel or worker must not leave a job half deleted.
     traffic = Traffic(jobs)
     errors: list[BaseException] = []
     threads = [
@@ -187,11 +190,17 @@ def test_deleted_jobs_leave_neither_row_nor_folder(jobs: Jobs) -> None:
 
     assert not errors
     assert jobs.store.in_states([JobStatus.DELETING]) == []
-    rows = {job.job_id for job in jobs.store.in_states(JobStatus)}
+    kept = jobs.store.in_states(JobStatus)
+    rows = {job.job_id for job in kept}
     folders = {
         path.name
         for service in SERVICES
         for path in (jobs.directory.root / service_dir_name(service)).glob("j*")
     }
-    assert folders == rows
+    # Only jobs that a worker started have a folder: those cancelled while
+    # queued never needed one.
+    assert folders == {job.job_id for job in kept if job.started_ms is not None}
+    with jobs.store.db.read() as conn:
+        data = set(conn.execute(select(tables.job_data.c.job_id)).scalars())
+    assert data == rows
     assert len(rows) < len(traffic.known), "no job was deleted"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -34,6 +35,11 @@ def a_job(job_id: str | None = None, service: str = SERVICE) -> Job:
     )
 
 
+def inputs_of(job: Job) -> str:
+    """Inputs that tell the jobs apart, so a job stored with another's shows."""
+    return json.dumps({"inputs": {"id": job.job_id}})
+
+
 class HeldWriter:
     """Writes batches into a list; the first write waits until it is let go, so
     that the inserts arriving meanwhile queue up behind it."""
@@ -44,11 +50,11 @@ class HeldWriter:
         self.release = threading.Event()
         self.fail_on = fail_on
 
-    def __call__(self, jobs: list[Job]) -> None:
+    def __call__(self, jobs: list[tuple[Job, str]]) -> None:
         if not self.first_started.is_set():
             self.first_started.set()
             self.release.wait(10)
-        ids = [job.job_id for job in jobs]
+        ids = [job.job_id for job, _ in jobs]
         if self.fail_on in ids:
             raise ValueError(f"cannot write {self.fail_on}")
         self.batches.append(ids)
@@ -60,7 +66,7 @@ def insert_in_threads(group: _GroupInsert, jobs: list[Job]) -> dict[str, str]:
 
     def insert(job: Job) -> None:
         try:
-            group.insert(job)
+            group.insert((job, "{}"))
             outcome[job.job_id] = "written"
         except ValueError as exc:
             outcome[job.job_id] = str(exc)
@@ -73,7 +79,7 @@ def insert_in_threads(group: _GroupInsert, jobs: list[Job]) -> dict[str, str]:
     others = [threading.Thread(target=insert, args=(job,)) for job in jobs[1:]]
     for thread in others:
         thread.start()
-    while len(group._waiting) < len(others):
+    while len(group._queue) < len(others):
         threading.Event().wait(0.001)
     writer.release.set()
     for thread in [first, *others]:
@@ -119,7 +125,8 @@ def test_jobs_inserted_from_many_threads_are_all_stored_and_counted(
 
     workers = [
         threading.Thread(
-            target=lambda mine: [store.insert_job(j) for j in mine], args=(s,)
+            target=lambda mine: [store.insert_job(j, inputs_of(j)) for j in mine],
+            args=(s,),
         )
         for s in share
     ]
@@ -129,6 +136,7 @@ def test_jobs_inserted_from_many_threads_are_all_stored_and_counted(
         worker.join(60)
 
     assert store.existing_ids([j.job_id for j in jobs]) == {j.job_id for j in jobs}
+    assert [store.inputs_of(j.job_id) for j in jobs] == [inputs_of(j) for j in jobs]
     assert store.statistics(SERVICE) == Statistics(total=160)
     assert store.statistics("Other") == Statistics(total=80)
     store.dispose()

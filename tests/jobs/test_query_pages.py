@@ -40,7 +40,8 @@ def seeded(store: JobStore) -> list[str]:
         job.__class__(**{**job.__dict__, "submitted_ms": 1000 + (n * 7) % 5})
         for n, job in enumerate(jobs)
     ]
-    store.insert_jobs(jobs + [a_job(service="Other/Service") for _ in range(4)])
+    others = [a_job(service="Other/Service") for _ in range(4)]
+    store.insert_jobs([(job, "{}") for job in jobs + others])
     store.transition(jobs[5].job_id, JobStatus.CANCELLED)
     store.transition(jobs[5].job_id, JobStatus.DELETING)
     ordered = sorted(jobs, key=lambda job: (job.submitted_ms, job.job_id))

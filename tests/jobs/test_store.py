@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 
 from gpserver.db import Database, sqlite_url
 from gpserver.errors import NotFound
+from gpserver.jobs import tables
 from gpserver.jobs.jobsdir import JobsDirectory
-from gpserver.jobs.model import Statistics, is_job_id
+from gpserver.jobs.model import Job, Statistics, is_job_id
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition, JobStatus
 from gpserver.jobs.store import JobStore
@@ -38,19 +41,150 @@ def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Jobs]:
     else:
         store = JobStore(request.getfixturevalue("postgres_store"))
         with store.db.write() as conn:
-            conn.execute(text("TRUNCATE jobs, service_counters"))
+            conn.execute(text("TRUNCATE jobs, job_data, service_counters"))
     yield Jobs(store, JobsDirectory(tmp_path / "arcgisjobs"), machine="test-host")
     store.dispose()
 
 
-def test_submit_writes_inputs_and_row(jobs: Jobs) -> None:
-    job = jobs.submit(SERVICE, "Wait", {"inputs": {"seconds": 1}}, None)
+def data_ids(jobs: Jobs) -> set[str]:
+    """The jobs that have a row in job_data."""
+    with jobs.store.db.read() as conn:
+        return set(conn.execute(select(tables.job_data.c.job_id)).scalars())
+
+
+def as_legacy(jobs: Jobs, job: Job, inputs: dict[str, Any]) -> Path:
+    """Make ``job`` look submitted before the store kept job data: no data row,
+    its inputs in ``inputs.json`` in its folder; return the folder."""
+    with jobs.store.db.write() as conn:
+        conn.execute(
+            delete(tables.job_data).where(tables.job_data.c.job_id == job.job_id)
+        )
+    folder = jobs.directory.prepare(job.service, job.job_id)
+    (folder / "inputs.json").write_text(json.dumps(inputs), encoding="utf-8")
+    return folder
+
+
+def test_submit_keeps_the_inputs_in_the_store_and_writes_no_files(
+    jobs: Jobs,
+) -> None:
+    inputs = {"inputs": {"seconds": 1, "label": "Zürich, 東京 ✓"}, "context": {}}
+
+    job = jobs.submit(SERVICE, "Wait", inputs, None)
+
     assert is_job_id(job.job_id)
     assert jobs.get(job.job_id).status is JobStatus.SUBMITTED
-    assert jobs.inputs(job) == {"inputs": {"seconds": 1}}
+    assert jobs.store.inputs_of(job.job_id) == (
+        '{"inputs": {"seconds": 1, "label": "Zürich, 東京 ✓"}, "context": {}}'
+    )
+    assert jobs.inputs(job) == inputs
+    assert jobs.has_inputs(job)
+    assert jobs.results(job) == {}
+    assert not jobs.directory.root.exists()
     folder = jobs.directory.job_dir(SERVICE, job.job_id)
     assert folder == jobs.directory.root / "samples_diagnostics_gpserver" / job.job_id
-    assert (folder / "scratch").is_dir()
+
+
+def test_a_job_gets_its_folder_when_it_starts(jobs: Jobs) -> None:
+    job = jobs.submit(SERVICE, "Wait", {}, None)
+    jobs.claim_next(SERVICE, "w1")
+    assert not jobs.directory.root.exists()
+
+    # What execution.worker.run_job does first; twice is harmless.
+    folder = jobs.directory.prepare(SERVICE, job.job_id)
+    assert jobs.directory.prepare(SERVICE, job.job_id) == folder
+
+    assert folder == jobs.directory.job_dir(SERVICE, job.job_id)
+    assert sorted(p.name for p in folder.iterdir()) == ["scratch"]
+    assert list((folder / "scratch").iterdir()) == []
+
+
+def test_results_are_kept_with_the_job_and_removed_with_it(jobs: Jobs) -> None:
+    results = {"out": {"paramName": "out", "value": "Ångström ≈ 0.1 nm"}}
+    job = jobs.submit(SERVICE, "Wait", {"inputs": {}}, None)
+    other = jobs.submit(SERVICE, "Wait", {"inputs": {}}, None)
+    jobs.claim_next(SERVICE, "w1")
+    assert jobs.results(job) == {}
+
+    jobs.succeed(jobs.get(job.job_id), results)
+
+    assert jobs.results(jobs.get(job.job_id)) == results
+    assert jobs.store.results_of(job.job_id) == (
+        True,
+        '{"out": {"paramName": "out", "value": "Ångström ≈ 0.1 nm"}}',
+    )
+    assert jobs.inputs(job) == {"inputs": {}}
+    assert data_ids(jobs) == {job.job_id, other.job_id}
+
+    jobs.delete(job.job_id)
+
+    assert data_ids(jobs) == {other.job_id}
+    assert jobs.store.inputs_of(job.job_id) is None
+    assert jobs.store.results_of(job.job_id) == (False, None)
+    assert jobs.statistics(SERVICE) == Statistics(total=1)
+
+
+def test_a_job_made_before_the_store_kept_its_data_is_read_from_its_folder(
+    jobs: Jobs,
+) -> None:
+    inputs = {"inputs": {"seconds": 2, "label": "café"}}
+    job = jobs.submit(SERVICE, "Wait", {}, None)
+    folder = as_legacy(jobs, job, inputs)
+    (folder / "results.json").write_text(
+        json.dumps({"waited": {"paramName": "waited", "value": 2.0}}),
+        encoding="utf-8",
+    )
+
+    assert jobs.store.inputs_of(job.job_id) is None
+    assert jobs.inputs(job) == inputs
+    assert jobs.results(job) == {"waited": {"paramName": "waited", "value": 2.0}}
+    assert jobs.has_inputs(job)
+    (folder / "inputs.json").unlink()
+    assert not jobs.has_inputs(job)
+    with pytest.raises(NotFound, match=r"the job's files are missing \(inputs.json\)"):
+        jobs.inputs(job)
+
+
+def test_a_job_made_before_the_store_kept_its_data_keeps_the_results_of_its_run(
+    jobs: Jobs,
+) -> None:
+    # Queued when the server was upgraded, run after: it has no data row to take
+    # its results, so it gets one, with the inputs from its folder.
+    job = jobs.submit(SERVICE, "Wait", {}, None)
+    as_legacy(jobs, job, {"inputs": {"seconds": 0}})
+    jobs.claim_next(SERVICE, "w1")
+
+    jobs.succeed(jobs.get(job.job_id), {"waited": {"value": 0.0}})
+
+    assert jobs.get(job.job_id).status is JobStatus.SUCCEEDED
+    assert jobs.results(job) == {"waited": {"value": 0.0}}
+    assert jobs.store.inputs_of(job.job_id) == '{"inputs": {"seconds": 0}}'
+    assert jobs.statistics(SERVICE) == Statistics(total=1, succeeded=1)
+
+
+def test_a_message_to_a_queued_job_makes_its_folder(jobs: Jobs) -> None:
+    queued = jobs.submit(SERVICE, "Wait", {}, None)
+    stopped = jobs.submit(SERVICE, "Wait", {}, None)
+    jobs.claim(stopped.job_id, "w1")
+    jobs.request_cancel(stopped.job_id)
+    assert not jobs.directory.root.exists()
+
+    jobs.add_message(queued, "esriJobMessageTypeWarning", "Requeued — ünïcode")
+    # Cancelled before its worker made its folder.
+    jobs.finish_cancelled(jobs.get(stopped.job_id))
+
+    assert [(m.type, m.description) for m in jobs.messages(queued)] == [
+        ("esriJobMessageTypeWarning", "Requeued — ünïcode")
+    ]
+    assert [(m.type, m.description) for m in jobs.messages(stopped)] == [
+        ("esriJobMessageTypeWarning", "The job was cancelled.")
+    ]
+    for job in (queued, stopped):
+        folder = jobs.directory.job_dir(SERVICE, job.job_id)
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "messages.jsonl",
+            "scratch",
+        ]
+    assert jobs.get(stopped.job_id).status is JobStatus.CANCELLED
 
 
 def test_statistics_count_every_finished_state(jobs: Jobs) -> None:

@@ -3,8 +3,8 @@
 A job is removed in three steps, each safe to stop after: its row moves to Deleting
 (and leaves the counters) in one transaction, its folder is removed, then its row.
 Whatever a crash interrupts, :meth:`Cleanup.recover` finishes on the next start, so
-no job is ever half there: visible jobs have their folder, and folders belong to a
-job.
+no job is ever half there: folders belong to a job, and a job's row, inputs and
+results are removed together.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gpserver.errors import BadRequest, StorageError
+from gpserver.errors import BadRequest
 from gpserver.jobs.model import Job, now_ms
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import JobStatus
@@ -59,7 +59,8 @@ class CleanupSettings:
 class Recovery:
     deletions_finished: int = 0
     orphan_folders: int = 0
-    missing_folders: int = 0
+    lost_inputs: int = 0
+    """Queued jobs submitted before the store kept inputs, whose folder vanished."""
 
 
 class Cleanup:
@@ -147,33 +148,28 @@ class Cleanup:
         self.jobs.store.remove_all_deleted([j.job_id for j in deleting])
 
         orphans = self.remove_orphan_folders(orphan_min_age)
-        missing = 0
+        lost = 0
         for job in self.jobs.store.in_states(
             [JobStatus.NEW, JobStatus.SUBMITTED, JobStatus.WAITING, JobStatus.EXECUTING]
         ):
-            folder = self.jobs.directory.job_dir(job.service, job.job_id)
-            if not folder.is_dir():
-                missing += 1
-                try:
-                    folder.mkdir(parents=True)
-                except OSError as exc:
-                    raise StorageError(
-                        f"cannot recreate the folder of job {job.job_id} in the jobs "
-                        f"directory ({folder}): {exc.strerror}"
-                    ) from exc
-                self.jobs.fail(
-                    job,
-                    "The job's folder in the jobs directory disappeared; its inputs "
-                    "are lost. Submit it again.",
-                )
-        report = Recovery(len(deleting), orphans, missing)
+            # Inputs live in the store; only a job submitted before they did keeps
+            # them in its folder, which may have gone.
+            if self.jobs.has_inputs(job):
+                continue
+            lost += 1
+            self.jobs.fail(
+                job,
+                "The job's folder in the jobs directory disappeared; its inputs "
+                "are lost. Submit it again.",
+            )
+        report = Recovery(len(deleting), orphans, lost)
         if report != Recovery():
             log.warning(
                 "start-up repaired the jobs directory: %d deletions finished, %d "
-                "folders without a job removed, %d jobs without a folder failed",
+                "folders without a job removed, %d jobs whose inputs were lost failed",
                 report.deletions_finished,
                 report.orphan_folders,
-                report.missing_folders,
+                report.lost_inputs,
                 extra={"event": "cleanup.recovered"},
             )
         return report

@@ -1,12 +1,15 @@
-"""The jobs directory: one folder per job with its inputs, results and messages.
+"""The jobs directory: one folder per job with its messages and the tool's files.
 
 Layout, following ArcGIS Server's ``arcgisjobs`` directory::
 
     <jobs root>/<folder>_<service>_gpserver/<jobId>/
-        inputs.json      canonical JSON of every input, written before the job exists
-        results.json     JSON of every output, written before the job succeeds
         messages.jsonl   one JSON message per line, appended as the tool runs
         scratch/         where the tool writes files; served under rest/directories
+
+A job's folder is made when the job starts (or when it first gets a message), not
+when it is submitted: a job's inputs and results live in the store, so a queued
+job needs no files. Jobs submitted before the store kept them have their
+``inputs.json`` and ``results.json`` here, which are still read.
 """
 
 from __future__ import annotations
@@ -52,15 +55,23 @@ class JobsDirectory:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def ensure_writable(self) -> None:
+    def ensure_writable(self, service: str | None = None) -> None:
+        """Raise StorageError unless the root, or one service's folder of jobs
+        under it, can be written."""
+        folder = self.root if service is None else self.root / service_dir_name(service)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-check"
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".write-check"
             probe.write_text("ok")
             probe.unlink()
+        except FileExistsError:
+            raise StorageError(
+                f"the jobs directory {folder} is not writable: a file stands where "
+                "the folder should be"
+            ) from None
         except OSError as exc:
             raise StorageError(
-                f"the jobs directory {self.root} is not writable: {exc.strerror}"
+                f"the jobs directory {folder} is not writable: {exc.strerror}"
             ) from exc
 
     def job_dir(self, service: str, job_id: str) -> Path:
@@ -69,19 +80,14 @@ class JobsDirectory:
     def scratch_dir(self, service: str, job_id: str) -> Path:
         return self.job_dir(service, job_id) / "scratch"
 
-    def create(self, service: str, job_id: str, inputs: dict[str, Any]) -> Path:
-        """Make the job's folder and write its inputs durably."""
+    def prepare(self, service: str, job_id: str) -> Path:
+        """Make the job's folder and its scratch folder, if they are not there yet."""
         folder = self.job_dir(service, job_id)
         try:
-            (folder / "scratch").mkdir(parents=True)
-            # Straight into place, without a temporary file to rename: until its
-            # row is committed the folder belongs to no job, and a crash before
-            # that leaves debris that start-up removes, never a job with torn inputs.
-            _write_json_durably(folder / "inputs.json", inputs, in_place=True)
+            (folder / "scratch").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            shutil.rmtree(folder, ignore_errors=True)
             raise StorageError(
-                f"cannot write the job's inputs in the jobs directory {self.root}: "
+                f"cannot make the job's folder {folder} in the jobs directory: "
                 f"{exc.strerror}"
             ) from exc
         return folder
@@ -89,30 +95,33 @@ class JobsDirectory:
     def remove(self, service: str, job_id: str) -> None:
         shutil.rmtree(self.job_dir(service, job_id), ignore_errors=True)
 
-    def read_inputs(self, service: str, job_id: str) -> dict[str, Any]:
+    def read_legacy_inputs(self, service: str, job_id: str) -> dict[str, Any]:
+        """The inputs of a job submitted before the store kept them."""
         return self._read_json(self.job_dir(service, job_id) / "inputs.json")
 
-    def write_results(self, service: str, job_id: str, results: dict[str, Any]) -> None:
-        try:
-            _write_json_durably(self.job_dir(service, job_id) / "results.json", results)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot write the job's results in the jobs directory: {exc.strerror}"
-            ) from exc
-
-    def read_results(self, service: str, job_id: str) -> dict[str, Any]:
+    def read_legacy_results(self, service: str, job_id: str) -> dict[str, Any]:
+        """The results of a job that ran before the store kept them, or {}."""
         path = self.job_dir(service, job_id) / "results.json"
-        if not path.exists():
+        try:
+            return self._read_json(path)
+        except NotFound:
             return {}
-        return self._read_json(path)
 
     def add_message(self, service: str, job_id: str, message: Message) -> None:
-        line = json.dumps(message.to_json(), ensure_ascii=False) + "\n"
+        line = (json.dumps(message.to_json(), ensure_ascii=False) + "\n").encode()
         path = self.job_dir(service, job_id) / "messages.jsonl"
         # One write of one line with O_APPEND, so concurrent writers never interleave.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
-            os.write(fd, line.encode("utf-8"))
+            fd = os.open(path, flags, 0o644)
+        except _MISSING:
+            # A job's first message may come before its folder exists: a queued
+            # job cancelled, or failed by start-up recovery. Making the folder
+            # names it in the error when something blocks the way.
+            self.prepare(service, job_id)
+            fd = os.open(path, flags, 0o644)
+        try:
+            os.write(fd, line)
         finally:
             os.close(fd)
 
@@ -146,27 +155,3 @@ class JobsDirectory:
         except _MISSING:
             raise NotFound(f"the job's files are missing ({path.name})") from None
         return data
-
-
-def _write_json_durably(path: Path, data: Any, *, in_place: bool = False) -> None:
-    tmp = path if in_place else path.with_suffix(path.suffix + ".tmp")
-    text = json.dumps(data, ensure_ascii=False).encode("utf-8")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        _write_all(fd, text)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if not in_place:
-        os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

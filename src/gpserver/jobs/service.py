@@ -6,16 +6,17 @@ methods, so each state change is checked and logged in one place.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
 from typing import Any
 
-from gpserver.errors import BadRequest, NotFound
+from gpserver.errors import BadRequest, NotFound, StorageError
 from gpserver.jobs.jobsdir import JobsDirectory, Message
 from gpserver.jobs.model import Job, Statistics, new_job_id, now_ms
 from gpserver.jobs.states import QUEUED, IllegalTransition, JobStatus
-from gpserver.jobs.store import JobStore
+from gpserver.jobs.store import JobStore, NoJobData
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,25 @@ class Jobs:
     def submit(
         self, service: str, task: str, inputs: dict[str, Any], username: str | None
     ) -> Job:
-        """Accept a job: its folder and inputs first, then its row, both durable."""
+        """Accept a job: its row and inputs, in one transaction, on disk on return."""
+        job = self._new_job(service, task, username)
+        self.store.insert_job(job, json.dumps(inputs, ensure_ascii=False))
+        self._log_submitted(job)
+        return job
+
+    async def submit_async(
+        self, service: str, task: str, inputs: dict[str, Any], username: str | None
+    ) -> Job:
+        """:meth:`submit` for a caller on an event loop."""
+        job = self._new_job(service, task, username)
+        await self.store.insert_job_async(job, json.dumps(inputs, ensure_ascii=False))
+        self._log_submitted(job)
+        return job
+
+    @staticmethod
+    def _new_job(service: str, task: str, username: str | None) -> Job:
         now = now_ms()
-        job = Job(
+        return Job(
             job_id=new_job_id(),
             service=service,
             task=task,
@@ -55,21 +72,17 @@ class Jobs:
             worker=None,
             heartbeat_ms=None,
         )
-        self.directory.create(service, job.job_id, inputs)
-        try:
-            self.store.insert_job(job)
-        except Exception:
-            self.directory.remove(service, job.job_id)
-            raise
+
+    @staticmethod
+    def _log_submitted(job: Job) -> None:
         log.info(
             "job %s submitted to %s/%s by %s",
             job.job_id,
-            service,
-            task,
-            username or "anonymous",
+            job.service,
+            job.task,
+            job.username or "anonymous",
             extra={"event": "job.submitted", "job_id": job.job_id},
         )
-        return job
 
     def claim_next(self, service: str, worker: str) -> Job | None:
         job = self.store.claim_next(service, worker, self.machine)
@@ -88,6 +101,7 @@ class Jobs:
         return self._move(
             job,
             JobStatus.EXECUTING,
+            durable=False,
             started_ms=now,
             heartbeat_ms=now,
             worker=worker,
@@ -148,13 +162,36 @@ class Jobs:
             [f"job {job_id} is {job.status.esri_name} and cannot be cancelled"],
         )
 
+    # A job's end, reported by whatever ran it, is written without waiting for the
+    # disk (see Database.write): a power cut within the store's flush interval may
+    # find the job still executing, and start-up then fails it, as after a crash.
+
     def succeed(self, job: Job, results: dict[str, Any]) -> Job:
-        self.directory.write_results(job.service, job.job_id, results)
-        return self._move(job, JobStatus.SUCCEEDED, ended_ms=now_ms())
+        encoded = json.dumps(results, ensure_ascii=False)
+        try:
+            return self._move(
+                job,
+                JobStatus.SUCCEEDED,
+                durable=False,
+                results=encoded,
+                ended_ms=now_ms(),
+            )
+        except NoJobData:
+            # Submitted before the store kept inputs: the job gets its data row now,
+            # with the inputs from its folder, so that its results are kept.
+            inputs = self.directory.read_legacy_inputs(job.service, job.job_id)
+            return self._move(
+                job,
+                JobStatus.SUCCEEDED,
+                durable=False,
+                results=encoded,
+                inputs=json.dumps(inputs, ensure_ascii=False),
+                ended_ms=now_ms(),
+            )
 
     def fail(self, job: Job, reason: str) -> Job:
         self.add_message(job, ERROR, reason)
-        return self._move(job, JobStatus.FAILED, ended_ms=now_ms())
+        return self._move(job, JobStatus.FAILED, durable=False, ended_ms=now_ms())
 
     def time_out(self, job: Job, limit_seconds: float) -> Job:
         self.add_message(
@@ -163,11 +200,11 @@ class Jobs:
             f"The job ran longer than the service's maxUsageTime of "
             f"{limit_seconds:g} seconds and was stopped.",
         )
-        return self._move(job, JobStatus.TIMED_OUT, ended_ms=now_ms())
+        return self._move(job, JobStatus.TIMED_OUT, durable=False, ended_ms=now_ms())
 
     def finish_cancelled(self, job: Job) -> Job:
         self.add_message(job, WARNING, "The job was cancelled.")
-        return self._move(job, JobStatus.CANCELLED, ended_ms=now_ms())
+        return self._move(job, JobStatus.CANCELLED, durable=False, ended_ms=now_ms())
 
     def delete(self, job_id: str, wait_seconds: float = 5.0) -> None:
         """Cancel a job if it still runs, then remove its row, counts and folder.
@@ -233,7 +270,18 @@ class Jobs:
     # -- reports from a running tool ------------------------------------------
 
     def add_message(self, job: Job, kind: str, text: str) -> None:
-        self.directory.add_message(job.service, job.job_id, Message(kind, text))
+        """Append a message to the job's folder; a folder that cannot be written
+        loses the message, which goes to the log instead of failing the caller."""
+        try:
+            self.directory.add_message(job.service, job.job_id, Message(kind, text))
+        except (StorageError, OSError) as exc:
+            log.error(
+                "job %s: a message could not be written to its folder (%s): %s",
+                job.job_id,
+                exc,
+                text,
+                extra={"event": "job.message_lost", "job_id": job.job_id},
+            )
 
     def set_progress(self, job: Job, percent: int | None, message: str | None) -> None:
         self.store.set_progress(job.job_id, percent, message)
@@ -257,18 +305,38 @@ class Jobs:
         return self.directory.read_messages(job.service, job.job_id)
 
     def inputs(self, job: Job) -> dict[str, Any]:
-        return self.directory.read_inputs(job.service, job.job_id)
+        stored = self.store.inputs_of(job.job_id)
+        if stored is None:
+            return self.directory.read_legacy_inputs(job.service, job.job_id)
+        data: dict[str, Any] = json.loads(stored)
+        return data
 
     def results(self, job: Job) -> dict[str, Any]:
-        return self.directory.read_results(job.service, job.job_id)
+        """A job's outputs; {} until it has succeeded."""
+        has_data, stored = self.store.results_of(job.job_id)
+        if not has_data:
+            return self.directory.read_legacy_results(job.service, job.job_id)
+        data: dict[str, Any] = json.loads(stored) if stored is not None else {}
+        return data
+
+    def has_inputs(self, job: Job) -> bool:
+        """Whether the job's inputs can still be read (start-up checks queued jobs)."""
+        if self.store.inputs_of(job.job_id) is not None:
+            return True
+        folder = self.directory.job_dir(job.service, job.job_id)
+        return (folder / "inputs.json").is_file()
 
     def statistics(self, service: str) -> Statistics:
         return self.store.statistics(service)
 
     # -- helpers --------------------------------------------------------------
 
-    def _move(self, job: Job, wanted: JobStatus, **values: Any) -> Job:
-        moved, previous = self.store.transition(job.job_id, wanted, **values)
+    def _move(
+        self, job: Job, wanted: JobStatus, *, durable: bool = True, **values: Any
+    ) -> Job:
+        moved, previous = self.store.transition(
+            job.job_id, wanted, durable=durable, **values
+        )
         self._logged(moved, previous)
         return moved
 

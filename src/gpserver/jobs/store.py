@@ -8,10 +8,12 @@ cancelled job back to executing, whatever the timing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
@@ -38,6 +40,12 @@ _COUNTED = {
 
 # The two reads nearly every request makes, built once (see Database.read_one).
 JOB_BY_ID = select(tables.jobs).where(tables.jobs.c.job_id == bindparam("job_id"))
+INPUTS_OF_JOB = select(tables.job_data.c.inputs).where(
+    tables.job_data.c.job_id == bindparam("job_id")
+)
+RESULTS_OF_JOB = select(tables.job_data.c.results).where(
+    tables.job_data.c.job_id == bindparam("job_id")
+)
 COUNTERS_OF_SERVICE = select(tables.service_counters).where(
     tables.service_counters.c.service == bindparam("service")
 )
@@ -50,6 +58,12 @@ _OLDEST_IN_STATE = (
     .order_by(tables.jobs.c.submitted_ms, tables.jobs.c.job_id)
     .limit(1)
     .with_for_update(skip_locked=True)
+)
+_OLDEST_IN_STATE_READ = (
+    select(tables.jobs.c.job_id)
+    .where(tables.jobs.c.service == bindparam("service"))
+    .where(tables.jobs.c.status == bindparam("status"))
+    .limit(1)
 )
 _START_JOB = (
     update(tables.jobs)
@@ -85,6 +99,10 @@ def _add_to_counters(insert: Any) -> Any:
     )
 
 
+class NoJobData(Exception):
+    """The job has no data row: it was submitted before the store kept inputs."""
+
+
 class JobStore:
     """Jobs and their per-service counters in SQLite or PostgreSQL."""
 
@@ -103,34 +121,53 @@ class JobStore:
 
     # -- writes ---------------------------------------------------------------
 
-    def insert_job(self, job: Job) -> None:
-        """Insert a job; it is committed (durable) when this returns.
+    def insert_job(self, job: Job, inputs: str) -> None:
+        """Insert a job with its inputs (JSON text); both are committed, on disk,
+        when this returns.
 
-        Jobs inserted from several threads at once share one transaction, so that
-        they share its wait for the disk (see :class:`_GroupInsert`).
+        Jobs inserted at about the same time share one transaction, so that they
+        share its wait for the disk (see :class:`_GroupInsert`).
         """
-        self._inserts.insert(job)
+        self._inserts.insert((job, inputs))
 
-    def insert_jobs(self, jobs: list[Job]) -> None:
+    async def insert_job_async(self, job: Job, inputs: str) -> None:
+        """:meth:`insert_job` for a caller on an event loop."""
+        await self._inserts.insert_async((job, inputs))
+
+    def insert_jobs(self, jobs: list[NewJob]) -> None:
         totals: dict[str, int] = {}
         with self._write() as conn:
-            conn.execute(tables.jobs.insert(), [_row_values(job) for job in jobs])
-            for job in jobs:
+            conn.execute(tables.jobs.insert(), [_row_values(job) for job, _ in jobs])
+            conn.execute(
+                tables.job_data.insert(),
+                [{"job_id": job.job_id, "inputs": inputs} for job, inputs in jobs],
+            )
+            for job, _ in jobs:
                 totals[job.service] = totals.get(job.service, 0) + 1
             for service, count in totals.items():
                 self._count(conn, service, total=count)
 
     def transition(
-        self, job_id: str, wanted: JobStatus, **values: Any
+        self,
+        job_id: str,
+        wanted: JobStatus,
+        *,
+        results: str | None = None,
+        inputs: str | None = None,
+        durable: bool = True,
+        **values: Any,
     ) -> tuple[Job, JobStatus]:
         """Move a job to ``wanted``; return the new job and the state it left.
 
+        ``results`` (JSON text) are stored in the same transaction; a job without a
+        data row gets one when its ``inputs`` are given too, else NoJobData is
+        raised and nothing changes. ``durable`` as for :meth:`Database.write`.
         Raises IllegalTransition when the job is in a state that cannot lead there,
         and NotFound when it does not exist.
         """
         sources = [s.ordinal for s in allowed_sources(wanted)]
         values.setdefault("modified_ms", now_ms())
-        with self._write() as conn:
+        with self.db.write(durable=durable) as conn:
             before = conn.execute(
                 _STATUS_TO_CHANGE, {"job_id": job_id}
             ).scalar_one_or_none()
@@ -146,6 +183,20 @@ class JobStore:
                 .values(status=wanted.ordinal, **values)
             )
             row = conn.execute(JOB_BY_ID, {"job_id": job_id}).one()
+            if results is not None:
+                kept = conn.execute(
+                    update(tables.job_data)
+                    .where(tables.job_data.c.job_id == job_id)
+                    .values(results=results)
+                )
+                if kept.rowcount == 0:
+                    if inputs is None:
+                        raise NoJobData(job_id)
+                    conn.execute(
+                        tables.job_data.insert().values(
+                            job_id=job_id, inputs=inputs, results=results
+                        )
+                    )
             if wanted in _COUNTED:
                 self._count(conn, row.service, **{_COUNTED[wanted]: 1})
             elif wanted is JobStatus.DELETING:
@@ -160,13 +211,7 @@ class JobStore:
 
     def remove_deleted(self, job_id: str) -> bool:
         """Drop the row of a job in Deleting; its counts were taken off already."""
-        with self._write() as conn:
-            removed = conn.execute(
-                delete(tables.jobs)
-                .where(tables.jobs.c.job_id == job_id)
-                .where(tables.jobs.c.status == JobStatus.DELETING.ordinal)
-            )
-        return removed.rowcount == 1
+        return self.remove_all_deleted([job_id]) == 1
 
     def claim_next(self, service: str, worker: str, machine: str) -> Job | None:
         """Start the oldest queued job of a service, or return None.
@@ -336,12 +381,19 @@ class JobStore:
 
     def remove_all_deleted(self, job_ids: list[str]) -> int:
         with self._write() as conn:
-            removed = conn.execute(
-                delete(tables.jobs)
-                .where(tables.jobs.c.job_id.in_(job_ids))
-                .where(tables.jobs.c.status == JobStatus.DELETING.ordinal)
+            gone = list(
+                conn.execute(
+                    delete(tables.jobs)
+                    .where(tables.jobs.c.job_id.in_(job_ids))
+                    .where(tables.jobs.c.status == JobStatus.DELETING.ordinal)
+                    .returning(tables.jobs.c.job_id)
+                ).scalars()
             )
-        return int(removed.rowcount)
+            if gone:
+                conn.execute(
+                    delete(tables.job_data).where(tables.job_data.c.job_id.in_(gone))
+                )
+        return len(gone)
 
     def existing_ids(self, job_ids: list[str]) -> set[str]:
         with self._read() as conn:
@@ -360,6 +412,17 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         row = self.db.read_one(JOB_BY_ID, job_id=job_id)
         return Job.from_row(row) if row is not None else None
+
+    def inputs_of(self, job_id: str) -> str | None:
+        """A job's inputs as stored (JSON text); None for a job that has no data
+        row, which a job made before the store kept them does not."""
+        row = self.db.read_one(INPUTS_OF_JOB, job_id=job_id)
+        return row.inputs if row is not None else None
+
+    def results_of(self, job_id: str) -> tuple[bool, str | None]:
+        """Whether the job has a data row, and its results (JSON text) if any."""
+        row = self.db.read_one(RESULTS_OF_JOB, job_id=job_id)
+        return (row is not None, row.results if row is not None else None)
 
     def statuses(self, job_ids: Iterable[str]) -> dict[str, JobStatus]:
         ids = list(job_ids)
@@ -397,6 +460,28 @@ class JobStore:
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
+        return [Job.from_row(r) for r in rows]
+
+    def has_queued(self, service: str) -> bool:
+        """Whether a job of the service waits to be claimed (see claim_next)."""
+        for state in (JobStatus.SUBMITTED, JobStatus.WAITING):
+            row = self.db.read_one(
+                _OLDEST_IN_STATE_READ, service=service, status=state.ordinal
+            )
+            if row is not None:
+                return True
+        return False
+
+    def running_on(self, service: str, worker: str) -> list[Job]:
+        """The jobs of a service that the store says ``worker`` is running."""
+        running = [JobStatus.EXECUTING.ordinal, JobStatus.CANCELLING.ordinal]
+        with self._read() as conn:
+            rows = conn.execute(
+                select(tables.jobs)
+                .where(tables.jobs.c.service == service)
+                .where(tables.jobs.c.status.in_(running))
+                .where(tables.jobs.c.worker == worker)
+            ).all()
         return [Job.from_row(r) for r in rows]
 
     def count_queued(self, service: str) -> int:
@@ -496,65 +581,110 @@ class JobStore:
         return Statistics(row.total, row.cancelled, row.failed, row.succeeded)
 
 
+NewJob = tuple[Job, str]
+"""A job to insert, with its inputs as JSON text."""
+
+
 @dataclass
 class _Pending:
-    job: Job
-    written: bool = False
-    failed: bool = False
+    item: NewJob
+    done: threading.Event | None = None
+    future: asyncio.Future[None] | None = None
+    error: BaseException | None = None
 
 
-@dataclass
 class _GroupInsert:
-    """Group commit: inserts that arrive while one is being written wait for it to
-    end, then go to the store together in the next transaction.
+    """Group commit: inserts that arrive while one transaction is being written
+    wait for it to end, then go to the store together in the next one.
 
     A commit waits for the disk (SQLite's synchronous=FULL, PostgreSQL's WAL
-    flush); written one by one, sixteen submits wait sixteen times. No thread of
-    its own: the first caller to find no write in progress writes for everyone
-    waiting. When a shared write fails, each caller tries its own job alone, so
-    one bad row fails one submit.
+    flush); written one by one, sixteen submits wait sixteen times. One thread of
+    its own writes every batch, so a caller on an event loop awaits its insert
+    without a thread of its own, and a caller in a thread blocks on it. When a
+    shared write fails, each job of it is tried alone, so one bad row fails one
+    submit.
     """
 
-    write: Callable[[list[Job]], None]
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _waiting: list[_Pending] = field(default_factory=list)
-    _writing: bool = False
+    def __init__(self, write: Callable[[list[NewJob]], None]) -> None:
+        self.write = write
+        self._queue: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
 
-    def __post_init__(self) -> None:
-        self._done = threading.Condition(self._lock)
+    def insert(self, item: NewJob) -> None:
+        """Insert and block until the job is committed; raise what the write raised."""
+        pending = _Pending(item, done=threading.Event())
+        self._enqueue(pending)
+        assert pending.done is not None
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
 
-    def insert(self, job: Job) -> None:
-        mine = _Pending(job)
+    async def insert_async(self, item: NewJob) -> None:
+        """The same for a caller on an event loop, which goes on serving meanwhile."""
+        pending = _Pending(item, future=asyncio.get_running_loop().create_future())
+        self._enqueue(pending)
+        assert pending.future is not None
+        await pending.future
+
+    def _enqueue(self, pending: _Pending) -> None:
         with self._lock:
-            self._waiting.append(mine)
-            while self._writing and not (mine.written or mine.failed):
-                self._done.wait()
-            if mine.written:
-                return
-            if not mine.failed:
-                batch, self._waiting = self._waiting, []
-                self._writing = True
-        if mine.failed:
-            self.write([job])
-            return
+            self._queue.append(pending)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="job-inserts", daemon=True
+                )
+                self._thread.start()
+            self._arrived.notify()
 
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue:
+                    self._arrived.wait()
+                batch, self._queue = self._queue, []
+            self._write(batch)
+            _settle(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
         try:
-            self.write([pending.job for pending in batch])
-        except BaseException:
-            self._finish(batch, written=False)
-            if len(batch) == 1:
-                raise
-            self.write([job])
+            self.write([pending.item for pending in batch])
             return
-        self._finish(batch, written=True)
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+        for pending in batch:
+            try:
+                self.write([pending.item])
+            except BaseException as exc:
+                pending.error = exc
 
-    def _finish(self, batch: list[_Pending], *, written: bool) -> None:
-        with self._lock:
-            for pending in batch:
-                pending.written = written
-                pending.failed = not written
-            self._writing = False
-            self._done.notify_all()
+
+def _settle(batch: list[_Pending]) -> None:
+    """Wake every caller of a written batch: threads at once, and each event loop
+    once for all of its callers."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for pending in batch:
+        if pending.done is not None:
+            pending.done.set()
+        elif pending.future is not None:
+            by_loop.setdefault(pending.future.get_loop(), []).append(pending)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a loop that has closed
+            loop.call_soon_threadsafe(_resolve, waiting)
+
+
+def _resolve(waiting: list[_Pending]) -> None:
+    for pending in waiting:
+        future = pending.future
+        if future is None or future.done():
+            continue  # its request was given up meanwhile
+        if pending.error is not None:
+            future.set_exception(pending.error)
+        else:
+            future.set_result(None)
 
 
 @dataclass(frozen=True)

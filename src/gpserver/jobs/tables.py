@@ -45,6 +45,18 @@ jobs = Table(
     Index("ix_jobs_modified", "modified_ms"),
 )
 
+# What a job was given and what it gave back, as JSON text, apart from its row so
+# that status polls and queries never read them. A job's data is written in the
+# same transaction as the row change it goes with: inputs with the insert, results
+# with the move to Succeeded, so a job is never found without them.
+job_data = Table(
+    "job_data",
+    metadata,
+    Column("job_id", String(33), primary_key=True),
+    Column("inputs", Text, nullable=False),
+    Column("results", Text),
+)
+
 # Per-service counts behind jobs/statistics. They change in the same transaction as
 # the job rows they count, so reading them is O(1) and always exact.
 service_counters = Table(
