@@ -9,11 +9,10 @@ import pytest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import FormParser
-from starlette.requests import Request
 
 from gpserver.web import endpoint
 from gpserver.web.endpoint import _urlencoded
-from gpserver.web.rest.routes import _reads_only
+from gpserver.web.rest.routes import QUICK_SUBMIT_BYTES, is_quick
 
 BODIES = [
     b"",
@@ -68,21 +67,30 @@ TASK = "/arcgis/rest/services/Samples/Diagnostics/GPServer/Wait"
 
 
 @pytest.mark.parametrize(
-    ("path", "quick"),
+    ("path", "length", "quick"),
     [
-        ("/arcgis/rest/services", True),
-        ("/arcgis/rest/services/Samples/Diagnostics/GPServer", True),
-        (TASK, True),
-        (f"{TASK}/jobs/j0123", True),
-        (f"{TASK}/submitJob", False),
-        (f"{TASK}/execute", False),
-        (f"{TASK}/jobs/j0123/cancel", False),
-        (f"{TASK}/jobs/j0123/results", False),
-        (f"{TASK}/jobs/j0123/inputs/seconds", False),
+        ("/arcgis/rest/services", "0", True),
+        ("/arcgis/rest/services/Samples/Diagnostics/GPServer", "0", True),
+        (TASK, "0", True),
+        (f"{TASK}/jobs/j0123", "0", True),
+        (f"{TASK}/submitJob", "16", True),
+        (f"{TASK}/submitJob", str(QUICK_SUBMIT_BYTES), True),
+        (f"{TASK}/submitJob", str(QUICK_SUBMIT_BYTES + 1), False),
+        (f"{TASK}/submitJob", "", False),
+        (f"{TASK}/submitJob", "-1", False),
+        (f"{TASK}/execute", "16", False),
+        (f"{TASK}/jobs/j0123/cancel", "0", False),
+        (f"{TASK}/jobs/j0123/results", "0", False),
+        (f"{TASK}/jobs/j0123/inputs/seconds", "0", False),
     ],
 )
-def test_only_resources_and_job_status_run_on_the_event_loop(
-    path: str, quick: bool
+def test_reads_and_small_submits_run_on_the_event_loop(
+    path: str, length: str, quick: bool
 ) -> None:
-    request = Request({"type": "http", "path": path, "headers": []})
-    assert _reads_only(request) is quick
+    assert is_quick(path, length, distributed=False) is quick
+
+
+def test_a_distributed_site_submits_in_a_thread() -> None:
+    # Its broker may make a submit wait; its reads are the same as anywhere.
+    assert is_quick(f"{TASK}/submitJob", "16", distributed=True) is False
+    assert is_quick(f"{TASK}/jobs/j0123", "0", distributed=True) is True

@@ -1,10 +1,13 @@
 """The local worker pool: processes per service, supervised by one thread each.
 
-The supervisor thread is the only place that decides which worker runs what. It
-claims queued jobs through the jobs API when an instance is free, marks them Waiting
-when none is, stops a worker whose job was cancelled or ran past ``maxUsageTime``
-(the process is killed and replaced, so even a tool that never checks for
-cancellation stops), and fails the job of a worker that died.
+The supervisor thread starts and ends workers and watches them. When jobs are
+submitted it tells an idle worker to claim: the worker then takes queued jobs from
+the store one after another by itself until none is left (see worker.py), and
+reports each job it starts and ends. The supervisor marks jobs Waiting when every
+instance is busy, stops a worker whose job was cancelled or ran past
+``maxUsageTime`` (the process is killed and replaced, so even a tool that never
+checks for cancellation stops), and fails the jobs of a worker that died. Only
+this thread writes to the workers' pipes.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from gpserver.config import ServiceConfig
-from gpserver.errors import ServiceBusy
-from gpserver.execution.worker import WorkerSettings, worker_main
+from gpserver.errors import NotFound, ServiceBusy
+from gpserver.execution.worker import WorkerSettings, worker_main, worker_name
 from gpserver.jobs.model import Job
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition, JobStatus
@@ -51,7 +54,11 @@ class _Worker:
     conn: Connection
     name: str
     ready: bool = False
-    job: Job | None = None
+    claiming: bool = False
+    """Told to claim, and not yet reported idle: it takes queued jobs by itself."""
+    retiring: bool = False
+    """Told to stop after its current job (the instance limit was lowered)."""
+    job_id: str | None = None
     request: _SyncRequest | None = None
     started: float = 0.0
     max_usage_time: float = 0.0
@@ -60,7 +67,11 @@ class _Worker:
 
     @property
     def busy(self) -> bool:
-        return self.job is not None or self.request is not None
+        return self.job_id is not None or self.request is not None
+
+    @property
+    def idle(self) -> bool:
+        return self.ready and not (self.busy or self.claiming or self.retiring)
 
 
 @dataclass
@@ -91,6 +102,7 @@ class ServicePool:
         self._last_status = 0.0
         self._last_heartbeat = 0.0
         self._pending_claim = True
+        self._settings_changed = False
         self.paused = False
 
     # -- used by other threads ------------------------------------------------
@@ -119,11 +131,14 @@ class ServicePool:
         """Apply edited service settings; running jobs keep the limits they had."""
         self.config = config
         self.settings = dataclasses.replace(self.settings, service=config)
+        self._settings_changed = True
         self.notify()
 
     def pause(self, paused: bool) -> None:
         """A stopped service takes no new work; what is queued waits for a start."""
         self.paused = paused
+        self._settings_changed = True
+        self._pending_claim = True
         self.notify()
 
     def stop(self) -> None:
@@ -157,6 +172,9 @@ class ServicePool:
                 self._pending_claim = True
         self._read_workers()
         self._reap_dead()
+        if self._settings_changed:
+            self._settings_changed = False
+            self._tell_workers()
         self._fit_to_limits()
         now = time.monotonic()
         if now - self._last_status >= STATUS_INTERVAL:
@@ -166,15 +184,33 @@ class ServicePool:
         self._dispatch(now)
         if now - self._last_heartbeat >= HEARTBEAT_INTERVAL:
             self._last_heartbeat = now
-            self.jobs.store.heartbeat(w.job.job_id for w in self.workers if w.job)
+            self.jobs.store.heartbeat(w.job_id for w in self.workers if w.job_id)
+
+    def _tell_workers(self) -> None:
+        """Pass edited settings on; a stopped service's workers stop claiming."""
+        hold = self.paused or not self.config.is_async
+        for worker in self.workers:
+            if not worker.ready or worker.retiring:
+                continue
+            with contextlib.suppress(OSError):
+                worker.conn.send(("hold" if hold else "settings", self.config))
 
     def _fit_to_limits(self) -> None:
         """Keep the instance counts within the (possibly just edited) limits."""
         while len(self.workers) < self.config.min_instances:
             self._spawn()
-        idle = [w for w in self.workers if w.ready and not w.busy]
-        while len(self.workers) > self.config.max_instances and idle:
-            self._end_worker(idle.pop(), graceful=True)
+        staying = [w for w in self.workers if not w.retiring]
+        extra = len(staying) - self.config.max_instances
+        if extra <= 0:
+            return
+        for worker in [w for w in staying if w.idle][:extra]:
+            self._end_worker(worker, graceful=True)
+            extra -= 1
+        # Workers that claim jobs one after another stop after the one they run.
+        for worker in [w for w in staying if w.ready and not w.idle][:extra]:
+            worker.retiring = True
+            with contextlib.suppress(OSError):
+                worker.conn.send(("stop",))
 
     def _read_workers(self) -> None:
         for worker in self.workers:
@@ -189,49 +225,72 @@ class ServicePool:
         kind = message[0]
         if kind == "ready":
             worker.ready = True
-        elif kind == "done":
-            worker.job = None
+        elif kind == "started":
+            worker.job_id = message[1]
+            worker.started = time.monotonic()
+            worker.max_usage_time = self.config.max_usage_time
             worker.cancel_seen = None
-            self._pending_claim = True
+            # More may be queued behind it, for another worker that is idle.
+            if any(w.idle for w in self.workers):
+                self._pending_claim = True
+        elif kind == "done":
+            worker.job_id = None
+            worker.cancel_seen = None
+        elif kind == "idle":
+            worker.claiming = False
+            # A job submitted just after the worker found the queue empty.
+            if self._pending_claim or self._has_queued():
+                self._pending_claim = True
         elif kind == "executed" and worker.request is not None:
             worker.request.future.set_result(message[1])
             worker.request = None
-            self._pending_claim = True
 
     def _reap_dead(self) -> None:
         for worker in [w for w in self.workers if not w.process.is_alive()]:
+            # What it said before it ended: a job it finished is not its to fail.
+            self._read_one(worker)
             self.workers.remove(worker)
             code = worker.process.exitcode
-            if worker.job is not None:
+            if worker.job_id is not None:
                 log.error(
                     "pool %s: worker %s died (exit code %s) running job %s",
                     self.config.key,
                     worker.name,
                     code,
-                    worker.job.job_id,
-                    extra={"event": "worker.died", "job_id": worker.job.job_id},
+                    worker.job_id,
+                    extra={"event": "worker.died", "job_id": worker.job_id},
                 )
-                reason = (
-                    "The process running the job stopped unexpectedly "
-                    f"(exit code {code})."
-                )
-                self._end_job(
-                    worker.job, functools.partial(self.jobs.fail, reason=reason)
-                )
+            self._fail_jobs_of(
+                worker,
+                f"The process running the job stopped unexpectedly (exit code {code}).",
+            )
             if worker.request is not None:
                 worker.request.future.set_result(
                     {"error": f"the process running the request stopped (exit {code})"}
                 )
 
+    def _read_one(self, worker: _Worker) -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while worker.conn.poll():
+                self._on_message(worker, worker.conn.recv())
+
+    def _fail_jobs_of(self, worker: _Worker, reason: str) -> None:
+        """Fail whatever the store says a gone worker was running.
+
+        The store, not the worker's last report, since a worker may die between
+        claiming a job and saying so.
+        """
+        for job in self.jobs.store.running_on(self.config.key, worker.name):
+            self._end_job(job, functools.partial(self.jobs.fail, reason=reason))
+
     def _watch_running(self, now: float) -> None:
-        running = [w for w in self.workers if w.job is not None]
+        running = [w for w in self.workers if w.job_id is not None]
         if not running:
             return
-        statuses = self.jobs.store.statuses(w.job.job_id for w in running if w.job)
+        statuses = self.jobs.store.statuses(w.job_id for w in running if w.job_id)
         for worker in running:
-            job = worker.job
-            assert job is not None
-            status = statuses.get(job.job_id)
+            assert worker.job_id is not None
+            status = statuses.get(worker.job_id)
             if now - worker.started > worker.max_usage_time:
                 self._stop_worker_job(worker, "timeout")
             elif status in (JobStatus.CANCELLING, JobStatus.CANCELLED, None):
@@ -241,18 +300,21 @@ class ServicePool:
                     self._stop_worker_job(worker, "cancel")
 
     def _stop_worker_job(self, worker: _Worker, reason: str) -> None:
-        job = worker.job
-        assert job is not None
+        job_id = worker.job_id
+        self._read_one(worker)
+        if worker.job_id != job_id or job_id is None:
+            return  # it finished that job meanwhile
         log.info(
             "pool %s: stopping worker %s for job %s (%s)",
             self.config.key,
             worker.name,
-            job.job_id,
+            job_id,
             reason,
-            extra={"event": f"worker.stop_{reason}", "job_id": job.job_id},
+            extra={"event": f"worker.stop_{reason}", "job_id": job_id},
         )
-        worker.job = None
+        worker.job_id = None
         self._end_worker(worker, graceful=False)
+        job = self.jobs.get(job_id)
         if reason == "timeout":
             limit = worker.max_usage_time
             self._end_job(
@@ -260,6 +322,8 @@ class ServicePool:
             )
         else:
             self._end_job(job, self.jobs.finish_cancelled)
+        # A job it may have claimed in the last instant before it was killed.
+        self._fail_jobs_of(worker, "The process running the job was stopped.")
         self._pending_claim = True
 
     def _expire_sync(self, now: float) -> None:
@@ -290,80 +354,67 @@ class ServicePool:
                 )
 
     def _dispatch(self, now: float) -> None:
-        while True:
-            worker = self._free_worker()
+        while self._sync:
+            worker = self._idle_worker()
             if worker is None:
                 break
             with self._lock:
-                request = self._sync.pop(0) if self._sync else None
-            if request is not None:
-                self._assign(worker, request=request)
-                continue
-            if not self.config.is_async or self.paused:
-                break
-            if not self._pending_claim and now - self._last_poll < POLL_INTERVAL:
-                break
-            self._last_poll = now
-            job = self.jobs.claim_next(self.config.key, worker.name)
-            if job is None:
-                self._pending_claim = False
-                break
-            self._assign(worker, job=job)
+                request = self._sync.pop(0)
+            self._assign(worker, request)
 
-        if (
-            self.config.is_async
-            and self._pending_claim
-            and self._at_capacity()
-            and now - self._last_waiting >= WAITING_INTERVAL
-        ):
+        if not self.config.is_async or self.paused:
+            return
+        if now - self._last_poll >= POLL_INTERVAL:
+            # Jobs nobody announced: put back in the queue, or submitted elsewhere.
+            self._last_poll = now
+            self._pending_claim = True
+        if not self._pending_claim:
+            return
+        worker = self._idle_worker()
+        if worker is not None:
+            worker.claiming = True
+            worker.conn.send(("claim", self.config))
+            self._pending_claim = False
+            return
+        if self._can_grow():
+            if self._has_queued():
+                self._spawn()
+            else:
+                self._pending_claim = False
+            return
+        if self._at_capacity() and now - self._last_waiting >= WAITING_INTERVAL:
             self._last_waiting = now
             self.jobs.mark_waiting(self.config.key)
             self._pending_claim = False
 
-    def _free_worker(self) -> _Worker | None:
+    def _idle_worker(self) -> _Worker | None:
         for worker in self.workers:
-            if worker.ready and not worker.busy:
+            if worker.idle:
                 return worker
-        if (
-            len(self.workers) < self.config.max_instances
-            and not self._starting()
-            and self._has_work()
-        ):
+        if self._sync and self._can_grow():
             self._spawn()
         return None
 
-    def _starting(self) -> bool:
-        return any(not w.ready for w in self.workers)
+    def _can_grow(self) -> bool:
+        staying = [w for w in self.workers if not w.retiring]
+        starting = any(not w.ready for w in staying)
+        return len(staying) < self.config.max_instances and not starting
 
-    def _has_work(self) -> bool:
-        """Whether a request or a queued job waits: only then is a worker started."""
-        with self._lock:
-            if self._sync:
-                return True
-        if not (self.config.is_async and self._pending_claim):
-            return False
-        return self.jobs.store.count_queued(self.config.key) > 0
+    def _has_queued(self) -> bool:
+        return self.config.is_async and self.jobs.store.has_queued(self.config.key)
 
     def _at_capacity(self) -> bool:
-        return len(self.workers) >= self.config.max_instances and all(
-            w.busy for w in self.workers
+        staying = [w for w in self.workers if not w.retiring]
+        return len(staying) >= self.config.max_instances and all(
+            w.ready and not w.idle for w in staying
         )
 
-    def _assign(
-        self,
-        worker: _Worker,
-        job: Job | None = None,
-        request: _SyncRequest | None = None,
-    ) -> None:
+    def _assign(self, worker: _Worker, request: _SyncRequest) -> None:
         worker.started = time.monotonic()
         worker.max_usage_time = self.config.max_usage_time
         worker.cancel_seen = None
-        if job is not None:
-            worker.job = job
-            worker.conn.send(("job", job.job_id, self.config))
-        elif request is not None:
-            worker.request = request
-            worker.conn.send(("execute", request.payload, self.config))
+        worker.request = request
+        worker.conn.send(("execute", request.payload, self.config))
 
     def _spawn(self) -> None:
         parent, child = _mp.Pipe()
@@ -375,7 +426,8 @@ class ServicePool:
         )
         process.start()
         child.close()
-        name = f"{self.jobs.machine}:{process.pid}"
+        assert process.pid is not None
+        name = worker_name(self.jobs.machine, process.pid)
         self.workers.append(_Worker(process=process, conn=parent, name=name))
         log.info(
             "pool %s: started worker %s",
@@ -399,6 +451,8 @@ class ServicePool:
     def _end_job(self, job: Job, action: Any) -> None:
         try:
             action(self.jobs.get(job.job_id))
+        except NotFound:
+            log.info("job %s was deleted meanwhile", job.job_id)
         except IllegalTransition as exc:
             log.info("job %s already ended as %s", job.job_id, exc.current.esri_name)
 

@@ -1,8 +1,12 @@
 """The process that runs tools for one service, one request at a time.
 
-A worker talks to its pool over a pipe: it is told which job to run (and reports the
-job's progress through the jobs API itself, like any other worker would), or it is
-handed a synchronous request and sends the answer back over the pipe.
+A worker talks to its pool over a pipe. For an asynchronous service the pool
+tells an idle worker to ``claim``: the worker then takes the oldest queued job
+from the store, runs it, reports each job it starts and finishes, and takes the
+next, until the queue is empty, when it says it is ``idle``. Jobs thus go from one
+to the next without waiting for the pool's thread, which shares its process with
+the web server. For a synchronous service the pool hands a worker each request
+and the worker sends the answer back over the pipe.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from gpserver.catalog.services import Service, load_service
 from gpserver.config import ServiceConfig
+from gpserver.errors import StorageError
 from gpserver.execution.context import CollectingContext, JobContext
 from gpserver.execution.runner import (
     call_tool,
@@ -32,6 +37,7 @@ from gpserver.execution.runner import (
 )
 from gpserver.gptypes.context import GPContext
 from gpserver.jobs.jobsdir import JobsDirectory, service_dir_name
+from gpserver.jobs.model import Job
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition
 from gpserver.jobs.store import JobStore
@@ -64,8 +70,21 @@ def worker_main(conn: Connection, settings: WorkerSettings) -> None:
     service = load_service(settings.service)
     store = JobStore(settings.database_url)
     jobs = Jobs(store, JobsDirectory(Path(settings.jobs_root)))
+    name = worker_name(jobs.machine, os.getpid())
     conn.send(("ready", os.getpid()))
+    claiming = False
     while True:
+        # Between jobs, what the pool said comes first: a stop, new settings.
+        if claiming and not conn.poll():
+            job = jobs.claim_next(service.key, name)
+            if job is None:
+                claiming = False
+                conn.send(("idle",))
+                continue
+            conn.send(("started", job.job_id))
+            run_job(jobs, service, job)
+            conn.send(("done", job.job_id))
+            continue
         try:
             message = conn.recv()
         except (EOFError, KeyboardInterrupt):
@@ -73,22 +92,43 @@ def worker_main(conn: Connection, settings: WorkerSettings) -> None:
         kind = message[0]
         if kind == "stop":
             break
-        # Each request carries the service's settings as they are now, so an
+        # Each message carries the service's settings as they are now, so an
         # administrator's edit applies to the next job without restarting workers.
-        service = dataclasses.replace(service, config=message[2])
-        if kind == "job":
-            run_job(jobs, service, message[1])
-            conn.send(("done", message[1]))
+        service = dataclasses.replace(service, config=message[-1])
+        if kind == "claim":
+            claiming = True
+        elif kind == "hold":
+            if claiming:
+                claiming = False
+                conn.send(("idle",))
         elif kind == "execute":
             conn.send(("executed", execute(service, settings, message[1])))
     store.dispose()
 
 
-def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
+def worker_name(machine: str, pid: int) -> str:
+    """How a worker process is named in the store's ``worker`` column and logs."""
+    return f"{machine}:{pid}"
+
+
+def run_job(jobs: Jobs, service: Service, claimed: Job | str) -> None:
     """Run a claimed job to its end; every outcome goes through the jobs API."""
-    job = jobs.get(job_id)
+    job = jobs.get(claimed) if isinstance(claimed, str) else claimed
+    job_id = job.job_id
     stored = jobs.inputs(job)
     task = service.task(job.task)
+    try:
+        jobs.directory.prepare(job.service, job_id)
+    except StorageError as exc:
+        log.error(
+            "job %s cannot start: %s",
+            job_id,
+            exc,
+            extra={"event": "job.no_folder", "job_id": job_id},
+        )
+        reason = str(exc)
+        _finish(jobs, job, lambda j: jobs.fail(j, reason))
+        return
     gp_context = GPContext.from_json(stored.get("context") or {})
     context = JobContext(jobs, job, gp_context.process_crs)
     context.message(f"Start Time: {_now_text()}")
@@ -105,7 +145,7 @@ def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
         )
     except Exception as exc:
         if jobs.is_cancel_requested(job):
-            _cancelled(jobs, job_id)
+            _cancelled(jobs, job)
             return
         log.error(
             "job %s: the tool %s raised\n%s",
@@ -115,14 +155,14 @@ def run_job(jobs: Jobs, service: Service, job_id: str) -> None:
             extra={"event": "job.tool_error", "job_id": job_id},
         )
         reason = _describe(exc)
-        _finish(jobs, job_id, lambda j: jobs.fail(j, reason))
+        _finish(jobs, job, lambda j: jobs.fail(j, reason))
         return
 
     if jobs.is_cancel_requested(job):
-        _cancelled(jobs, job_id)
+        _cancelled(jobs, job)
         return
     context.message(f"Succeeded at {_now_text()}")
-    _finish(jobs, job_id, lambda j: jobs.succeed(j, results))
+    _finish(jobs, job, lambda j: jobs.succeed(j, results))
 
 
 def execute(service: Service, settings: WorkerSettings, request: dict[str, Any]) -> Any:
@@ -162,20 +202,20 @@ def _messages(context: CollectingContext) -> list[dict[str, str]]:
     return [m.to_json() for m in context.messages]
 
 
-def _finish(jobs: Jobs, job_id: str, action: Any) -> None:
+def _finish(jobs: Jobs, job: Job, action: Any) -> None:
     # The pool may have cancelled or timed the job out while the tool was finishing.
     try:
-        action(jobs.get(job_id))
+        action(job)
     except IllegalTransition as exc:
         if exc.current.name == "CANCELLING":
-            _cancelled(jobs, job_id)
+            _cancelled(jobs, job)
         else:
-            log.info("job %s already ended as %s", job_id, exc.current.esri_name)
+            log.info("job %s already ended as %s", job.job_id, exc.current.esri_name)
 
 
-def _cancelled(jobs: Jobs, job_id: str) -> None:
+def _cancelled(jobs: Jobs, job: Job) -> None:
     with contextlib.suppress(IllegalTransition):
-        jobs.finish_cancelled(jobs.get(job_id))
+        jobs.finish_cancelled(job)
 
 
 def _watch_server(server_pid: int) -> None:

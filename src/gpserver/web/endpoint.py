@@ -2,12 +2,17 @@
 
 It reads the request's parameters from the query string and the form body alike
 (clients switch from GET to POST above 2,000 characters), runs the handler in a
-thread (the domain code is synchronous) unless it is a quick read, and turns every
+thread (the domain code is synchronous) unless it is quick, and turns every
 exception into the error envelope.
+
+A handler run on the event loop (``request.state.inline``) may return a
+coroutine instead of a response, for work that waits without computing: a
+submit's commit.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -21,7 +26,7 @@ from starlette.responses import Response
 from gpserver.errors import BadRequest
 from gpserver.web.errors import rest_error
 
-Handler = Callable[[Request, dict[str, Any]], Response]
+Handler = Callable[[Request, dict[str, Any]], Response | Awaitable[Response]]
 Quick = Callable[[Request], bool]
 
 # Feature sets of a hundred thousand points are tens of megabytes of JSON in one
@@ -95,13 +100,28 @@ def _urlencoded(body: bytes) -> list[tuple[str, str]]:
 
 
 def inline_allowed(request: Request) -> bool:
-    """Whether the site's reads are quick enough to run on the event loop itself.
+    """Whether the site's store is quick enough to use from the event loop itself.
 
     A read of the embedded store or of the jobs directory takes a few tens of
     microseconds, less than the two thread switches it would take to run it in a
     thread. A shared store's reads cross the network, so they go to a thread.
     """
     return bool(request.app.state.site.quick_reads)
+
+
+async def _respond(request: Request, handler: Handler, params: dict[str, Any]) -> Any:
+    request.state.inline = True
+    response = handler(request, params)
+    if inspect.isawaitable(response):
+        return await response
+    return response
+
+
+def _in_thread(request: Request, handler: Handler, params: dict[str, Any]) -> Any:
+    request.state.inline = False
+    response = handler(request, params)
+    assert not inspect.isawaitable(response), "only an inline handler may await"
+    return response
 
 
 def rest_endpoint(
@@ -115,8 +135,10 @@ def rest_endpoint(
         try:
             params = await read_params(request)
             if quick is not None and quick(request) and inline_allowed(request):
-                return handler(request, params)
-            return await run_in_threadpool(handler, request, params)
+                response: Response = await _respond(request, handler, params)
+            else:
+                response = await run_in_threadpool(_in_thread, request, handler, params)
+            return response
         except Exception as exc:
             return rest_error(request, params, exc)
 

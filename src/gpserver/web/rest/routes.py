@@ -6,6 +6,7 @@ their own beyond finding the resource a path names.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,10 @@ from gpserver.web.urls import absolute_file_urls, site_root
 METHODS = ["GET", "POST"]
 # The operations on a task that write or run a tool; the rest only read.
 _SLOW_OPERATIONS = ("/execute", "/submitJob")
+QUICK_SUBMIT_BYTES = 16 * 1024
+"""A submitJob body up to this size is checked on the event loop (a few tens of
+microseconds) and its commit awaited there; a larger one, which may hold big
+feature sets to parse, goes to a thread."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ def resolve(site: Site, path: str) -> Target:
     )
 
 
-def services(request: Request, params: dict[str, Any]) -> Response:
+def services(
+    request: Request, params: dict[str, Any]
+) -> Response | Awaitable[Response]:
     site: Site = request.app.state.site
     principal = principal_of(request, params)
     request.state.principal = principal
@@ -115,10 +122,27 @@ def services(request: Request, params: dict[str, Any]) -> Response:
 
 def _submit(
     request: Request, params: dict[str, Any], site: Site, target: Target
+) -> Response | Awaitable[Response]:
+    assert target.service and target.task
+    principal: Principal = request.state.principal
+    if request.state.inline:
+        return _submit_on_loop(request, params, site, target)
+    job = site.submit_job(target.service, target.task.name, params, principal.username)
+    return _submitted(request, params, job)
+
+
+async def _submit_on_loop(
+    request: Request, params: dict[str, Any], site: Site, target: Target
 ) -> Response:
     assert target.service and target.task
     principal: Principal = request.state.principal
-    job = site.submit_job(target.service, target.task.name, params, principal.username)
+    job = await site.submit_job_async(
+        target.service, target.task.name, params, principal.username
+    )
+    return _submitted(request, params, job)
+
+
+def _submitted(request: Request, params: dict[str, Any], job: Job) -> Response:
     if wanted_format(params) == "html":
         return RedirectResponse(
             f"{request.url.path.rsplit('/', 1)[0]}/jobs/{job.job_id}?f=html", 303
@@ -230,13 +254,29 @@ def _messages_from_json(messages: list[dict[str, str]]) -> list[Message]:
     return [Message(m["type"], m["description"]) for m in messages]
 
 
-def _reads_only(request: Request) -> bool:
+def _quick(request: Request) -> bool:
+    site: Site = request.app.state.site
+    return is_quick(
+        request.scope["path"],
+        request.headers.get("content-length", "0"),
+        distributed=site.config.is_distributed,
+    )
+
+
+def is_quick(path: str, content_length: str, *, distributed: bool) -> bool:
     """The catalog, a service, a task and a job's status: quick reads (see
-    rest_endpoint). Results and inputs may be megabytes, so they go to a thread."""
-    path: str = request.scope["path"]
+    rest_endpoint). Results and inputs may be megabytes, so they go to a thread.
+    A small submit is quick too, on a site that runs its jobs itself; a remote
+    executor's broker may make it wait."""
     _, _, job_path = path.partition("/jobs/")
     if job_path:
         return "/" not in job_path
+    if path.endswith("/submitJob"):
+        return (
+            not distributed
+            and content_length.isdigit()
+            and int(content_length) <= QUICK_SUBMIT_BYTES
+        )
     return not path.endswith(_SLOW_OPERATIONS)
 
 
@@ -270,12 +310,12 @@ routes = [
     # First: the router tries routes in order, and nearly all traffic is here.
     Route(
         "/rest/services",
-        rest_endpoint(services, quick=_reads_only),
+        rest_endpoint(services, quick=_quick),
         methods=METHODS,
     ),
     Route(
         "/rest/services/{path:path}",
-        rest_endpoint(services, quick=_reads_only),
+        rest_endpoint(services, quick=_quick),
         methods=METHODS,
     ),
     Route("/info", rest_endpoint(info), methods=METHODS),
