@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Iterator
@@ -73,7 +74,15 @@ class Database:
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._wal = f"{make_url(url).database}-wal" if self.is_sqlite else ""
+        self._path = make_url(url).database if self.is_sqlite else None
+        self._wal = f"{self._path}-wal" if self.is_sqlite else ""
+        # The quick paths' SQLite connections: one per thread and use, made
+        # directly, since handing a connection out of SQLAlchemy's pool and back
+        # costs more than most of the statements run on it.
+        self._local = threading.local()
+        self._epoch = 0
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
         self._compiled: dict[Select[Any], tuple[str, dict[str, Any], Any, Any]] = {}
         # SQLite lets one writer in at a time and makes the others retry after
         # sleeps of up to 100 ms, so that under load a write waits far longer than
@@ -174,6 +183,12 @@ class Database:
         )
 
     def dispose(self) -> None:
+        with self._opened_lock:
+            self._epoch += 1
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
         self._writer.dispose()
         self._lazy_writer.dispose()
         self._reader.dispose()
@@ -236,9 +251,11 @@ class Database:
         dbapi = engine.dialect.loaded_dbapi
         try:
             with self._write_turn:
-                connection = engine.raw_connection()
+                connection, pooled = self._driver(
+                    engine, "durable" if durable else "lazy"
+                )
+                cursor = connection.cursor()
                 try:
-                    cursor = connection.cursor()
                     if self.is_sqlite:
                         cursor.execute("BEGIN IMMEDIATE")
                     try:
@@ -253,9 +270,31 @@ class Database:
                 finally:
                     with contextlib.suppress(Exception):
                         cursor.close()
-                    connection.close()
+                    if pooled:
+                        connection.close()
         except dbapi.OperationalError as exc:
             raise StorageError(f"the store refused a write: {exc}") from exc
+
+    def _driver(self, engine: Engine, use: str) -> tuple[Any, bool]:
+        """A driver connection for a quick path, and whether it is the pool's (to
+        be given back) rather than this thread's own."""
+        if not self.is_sqlite:
+            return engine.raw_connection(), True
+        kept = getattr(self._local, use, None)
+        if kept is not None and kept[0] == self._epoch:
+            return kept[1], False
+        assert self._path is not None
+        connection = sqlite3.connect(
+            self._path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        synchronous = "NORMAL" if use == "lazy" else "FULL"
+        connection.execute(f"PRAGMA synchronous={synchronous}")
+        connection.execute("PRAGMA busy_timeout=30000")
+        with self._opened_lock:
+            self._opened.append(connection)
+            setattr(self._local, use, (self._epoch, connection))
+        return connection, False
 
     def read_one(self, statement: Select[Any], **params: Any) -> Any | None:
         """The first row of a one-statement read, or None, by the quickest path.
@@ -271,7 +310,7 @@ class Database:
         sql, defaults, order, row_type = compiled
         values = defaults | params
         arguments: Any = [values[name] for name in order] if order else values
-        connection = self._reader.raw_connection()
+        connection, pooled = self._driver(self._reader, "read")
         try:
             cursor = connection.cursor()
             try:
@@ -281,7 +320,8 @@ class Database:
         except self._reader.dialect.loaded_dbapi.OperationalError as exc:
             raise StorageError(f"the store cannot be read: {exc}") from exc
         finally:
-            connection.close()
+            if pooled:
+                connection.close()
         return row_type._make(row) if row is not None else None
 
     def _compile(self, statement: Any) -> tuple[str, dict[str, Any], Any, Any]:

@@ -94,8 +94,8 @@ def test_a_job_gets_its_folder_when_it_starts(jobs: Jobs) -> None:
     assert jobs.directory.prepare(SERVICE, job.job_id) == folder
 
     assert folder == jobs.directory.job_dir(SERVICE, job.job_id)
-    assert sorted(p.name for p in folder.iterdir()) == ["scratch"]
-    assert list((folder / "scratch").iterdir()) == []
+    # The scratch folder comes when the tool asks for it (context.output_dir).
+    assert list(folder.iterdir()) == []
 
 
 def test_results_are_kept_with_the_job_and_removed_with_it(jobs: Jobs) -> None:
@@ -180,10 +180,7 @@ def test_a_message_to_a_queued_job_makes_its_folder(jobs: Jobs) -> None:
     ]
     for job in (queued, stopped):
         folder = jobs.directory.job_dir(SERVICE, job.job_id)
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "messages.jsonl",
-            "scratch",
-        ]
+        assert sorted(p.name for p in folder.iterdir()) == ["messages.jsonl"]
     assert jobs.get(stopped.job_id).status is JobStatus.CANCELLED
 
 

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import logging
 import multiprocessing
+import os
 import socket
 import threading
 import time
@@ -55,7 +56,7 @@ class _Worker:
     name: str
     ready: bool = False
     claiming: bool = False
-    """Told to claim, and not yet reported idle: it takes queued jobs by itself."""
+    """Taking queued jobs by itself, until it reports that it found none."""
     retiring: bool = False
     """Told to stop after its current job (the instance limit was lowered)."""
     job_id: str | None = None
@@ -93,6 +94,13 @@ class ServicePool:
         self._lock = threading.Lock()
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
+        self._wake_sent = False
+        # Asynchronous services: a byte per job submitted, read by idle workers.
+        self._announced: Connection | None = None
+        self._announce: Connection | None = None
+        if self.config.is_async:
+            self._announced, self._announce = _mp.Pipe(duplex=False)
+            os.set_blocking(self._announce.fileno(), False)
         self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"pool-{self.config.key}", daemon=True
@@ -113,10 +121,24 @@ class ServicePool:
         self._thread.start()
 
     def notify(self) -> None:
-        """A job was submitted: look for it now rather than at the next poll."""
+        """A job was submitted: idle workers claim it, and the supervisor starts
+        another worker or marks it Waiting if need be."""
+        self._tell_idle_workers()
+        # One wake-up stands for every submit until the supervisor takes it: a
+        # burst of submits wakes the thread once, not once each.
+        if self._wake_sent:
+            return
+        self._wake_sent = True
         # A full socket buffer already means "wake up"; nothing more to say.
         with contextlib.suppress(OSError):
             self._wake_write.send(b"x")
+
+    def _tell_idle_workers(self) -> None:
+        if self._announce is None:
+            return
+        # A full pipe has said it already: busy workers look at the queue anyway.
+        with contextlib.suppress(OSError):
+            os.write(self._announce.fileno(), b"x")
 
     def execute(self, payload: dict[str, Any]) -> Any:
         """Run a synchronous request on a free instance; block until it answers."""
@@ -150,6 +172,9 @@ class ServicePool:
             self._end_worker(worker, graceful=True)
         self._wake_read.close()
         self._wake_write.close()
+        for end in (self._announced, self._announce):
+            if end is not None:
+                end.close()
 
     # -- the supervisor thread ------------------------------------------------
 
@@ -163,11 +188,18 @@ class ServicePool:
                 time.sleep(0.5)
 
     def _step(self) -> None:
+        # Reports of jobs started and ended are read at least every TICK, not the
+        # moment they come: a worker claims its next job without waiting for this
+        # thread, and waking it twice per job would take the web server's time.
+        # A start, an answer to a request and a death are waited for.
         sources: list[Any] = [self._wake_read]
         for worker in self.workers:
-            sources += [worker.conn, worker.process.sentinel]
+            sources.append(worker.process.sentinel)
+            if not worker.ready or worker.request is not None:
+                sources.append(worker.conn)
         for ready in wait(sources, timeout=TICK):
             if ready is self._wake_read:
+                self._wake_sent = False
                 self._wake_read.recv(4096)
                 self._pending_claim = True
         self._read_workers()
@@ -226,21 +258,20 @@ class ServicePool:
         if kind == "ready":
             worker.ready = True
         elif kind == "started":
-            worker.job_id = message[1]
-            worker.started = time.monotonic()
-            worker.max_usage_time = self.config.max_usage_time
+            _, job_id, started_at, limit = message
+            worker.claiming = True
+            worker.job_id = job_id
+            # Reports are read a little late: count from when the job started.
+            worker.started = time.monotonic() - max(0.0, time.time() - started_at)
+            worker.max_usage_time = limit
             worker.cancel_seen = None
-            # More may be queued behind it, for another worker that is idle.
-            if any(w.idle for w in self.workers):
-                self._pending_claim = True
         elif kind == "done":
             worker.job_id = None
             worker.cancel_seen = None
         elif kind == "idle":
+            # A job submitted after it found the queue empty left a byte in the
+            # pipe, which wakes it again.
             worker.claiming = False
-            # A job submitted just after the worker found the queue empty.
-            if self._pending_claim or self._has_queued():
-                self._pending_claim = True
         elif kind == "executed" and worker.request is not None:
             worker.request.future.set_result(message[1])
             worker.request = None
@@ -367,25 +398,35 @@ class ServicePool:
         if now - self._last_poll >= POLL_INTERVAL:
             # Jobs nobody announced: put back in the queue, or submitted elsewhere.
             self._last_poll = now
-            self._pending_claim = True
+            if any(w.idle for w in self.workers):
+                self._tell_idle_workers()
         if not self._pending_claim:
             return
-        worker = self._idle_worker()
-        if worker is not None:
-            worker.claiming = True
-            worker.conn.send(("claim", self.config))
-            self._pending_claim = False
+        # Jobs were submitted, and idle workers heard of them through the pipe.
+        # If none is idle, another worker may start, or the jobs wait.
+        self._pending_claim = False
+        if any(w.idle for w in self.workers):
+            # It takes them, or its report of what it took is still to be read;
+            # look again next step, when the jobs may need to be marked Waiting.
+            self._pending_claim = self._has_queued()
             return
-        if self._can_grow():
+        staying = [w for w in self.workers if not w.retiring]
+        if any(not w.ready or (w.claiming and w.job_id is None) for w in staying):
+            # One is starting, or about to take a job or to say it found none:
+            # decide once it has.
+            self._pending_claim = True
+            return
+        if len(staying) < self.config.max_instances:
             if self._has_queued():
                 self._spawn()
-            else:
-                self._pending_claim = False
+                self._pending_claim = True  # more may wait than it will take
             return
-        if self._at_capacity() and now - self._last_waiting >= WAITING_INTERVAL:
+        # Every instance is busy: what is queued waits for one.
+        if now - self._last_waiting >= WAITING_INTERVAL:
             self._last_waiting = now
             self.jobs.mark_waiting(self.config.key)
-            self._pending_claim = False
+        else:
+            self._pending_claim = True  # the next step marks them
 
     def _idle_worker(self) -> _Worker | None:
         for worker in self.workers:
@@ -403,12 +444,6 @@ class ServicePool:
     def _has_queued(self) -> bool:
         return self.config.is_async and self.jobs.store.has_queued(self.config.key)
 
-    def _at_capacity(self) -> bool:
-        staying = [w for w in self.workers if not w.retiring]
-        return len(staying) >= self.config.max_instances and all(
-            w.ready and not w.idle for w in staying
-        )
-
     def _assign(self, worker: _Worker, request: _SyncRequest) -> None:
         worker.started = time.monotonic()
         worker.max_usage_time = self.config.max_usage_time
@@ -420,7 +455,7 @@ class ServicePool:
         parent, child = _mp.Pipe()
         process = _mp.Process(
             target=worker_main,
-            args=(child, self.settings),
+            args=(child, self.settings, self._announced),
             name=f"worker-{self.config.name}",
             daemon=True,
         )
@@ -428,7 +463,13 @@ class ServicePool:
         child.close()
         assert process.pid is not None
         name = worker_name(self.jobs.machine, process.pid)
-        self.workers.append(_Worker(process=process, conn=parent, name=name))
+        worker = _Worker(
+            process=process, conn=parent, name=name, claiming=self.config.is_async
+        )
+        self.workers.append(worker)
+        if self.paused and self.config.is_async:
+            # Read before its first look at the queue.
+            worker.conn.send(("hold", self.config))
         log.info(
             "pool %s: started worker %s",
             self.config.key,

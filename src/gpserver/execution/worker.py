@@ -21,7 +21,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ from gpserver.logs import configure_logging
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 0.5
+JOB_NICENESS = 10
+"""How much lower than the web server's the CPU priority of a worker that runs
+jobs is: when tools keep every core busy, the server still answers status polls
+and submits at once. Synchronous requests, which a client waits on, run at the
+server's own priority."""
 
 
 @dataclass(frozen=True)
@@ -61,29 +66,56 @@ class WorkerSettings:
     """The server that started the pool; a worker outliving it ends itself."""
 
 
-def worker_main(conn: Connection, settings: WorkerSettings) -> None:
+def worker_main(
+    conn: Connection, settings: WorkerSettings, announced: Connection | None = None
+) -> None:
+    """Serve the pool on ``conn`` until told to stop.
+
+    ``announced`` (asynchronous services) is the read end of a pipe shared by the
+    service's workers, on which the web server writes a byte for each job
+    submitted: an idle worker wakes on it and claims, with no thread of the
+    server's in between.
+    """
     configure_logging(settings.log_level)
     # Ctrl-C reaches the whole process group; the pool ends its workers itself,
     # after the jobs they run have been dealt with.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if settings.service.is_async:
+        os.nice(JOB_NICENESS)
     _watch_server(settings.server_pid)
     service = load_service(settings.service)
     store = JobStore(settings.database_url)
     jobs = Jobs(store, JobsDirectory(Path(settings.jobs_root)))
     name = worker_name(jobs.machine, os.getpid())
+    if announced is not None:
+        os.set_blocking(announced.fileno(), False)
     conn.send(("ready", os.getpid()))
-    claiming = False
+    # An asynchronous service's worker looks at the queue as soon as it starts:
+    # jobs may have waited for it.
+    claiming = announced is not None
+    held = False
     while True:
         # Between jobs, what the pool said comes first: a stop, new settings.
-        if claiming and not conn.poll():
+        if claiming and not held and not conn.poll():
             job = jobs.claim_next(service.key, name)
             if job is None:
                 claiming = False
                 conn.send(("idle",))
                 continue
-            conn.send(("started", job.job_id))
+            # With the limit it runs under: the pool may read this after an edit.
+            limit = service.config.max_usage_time
+            conn.send(("started", job.job_id, time.time(), limit))
             run_job(jobs, service, job)
             conn.send(("done", job.job_id))
+            continue
+        sources: list[Any] = [conn]
+        if announced is not None and not held:
+            sources.append(announced)
+        ready = wait(sources)
+        if announced is not None and announced in ready:
+            _drain(announced)
+            claiming = True
+        if conn not in ready:
             continue
         try:
             message = conn.recv()
@@ -95,15 +127,24 @@ def worker_main(conn: Connection, settings: WorkerSettings) -> None:
         # Each message carries the service's settings as they are now, so an
         # administrator's edit applies to the next job without restarting workers.
         service = dataclasses.replace(service, config=message[-1])
-        if kind == "claim":
-            claiming = True
-        elif kind == "hold":
+        if kind == "hold":
+            held = True
             if claiming:
                 claiming = False
                 conn.send(("idle",))
+        elif kind == "settings" and held:
+            held = False
+            claiming = True
         elif kind == "execute":
             conn.send(("executed", execute(service, settings, message[1])))
     store.dispose()
+
+
+def _drain(announced: Connection) -> None:
+    """Read what the pipe holds; another worker may have read it first."""
+    with contextlib.suppress(BlockingIOError):
+        while os.read(announced.fileno(), 65536):
+            pass
 
 
 def worker_name(machine: str, pid: int) -> str:

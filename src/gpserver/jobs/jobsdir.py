@@ -4,7 +4,8 @@ Layout, following ArcGIS Server's ``arcgisjobs`` directory::
 
     <jobs root>/<folder>_<service>_gpserver/<jobId>/
         messages.jsonl   one JSON message per line, appended as the tool runs
-        scratch/         where the tool writes files; served under rest/directories
+        scratch/         where the tool writes files (made when it first asks for
+                         it); served under rest/directories
 
 A job's folder is made when the job starts (or when it first gets a message), not
 when it is submitted: a job's inputs and results live in the store, so a queued
@@ -14,6 +15,7 @@ job needs no files. Jobs submitted before the store kept them have their
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -44,6 +46,7 @@ class Message:
 _MISSING = (FileNotFoundError, NotADirectoryError)
 
 
+@functools.lru_cache(maxsize=1024)
 def service_dir_name(service: str) -> str:
     """``Samples/NaturalEarth`` -> ``samples_naturalearth_gpserver``."""
     return service.replace("/", "_").lower() + "_gpserver"
@@ -52,8 +55,13 @@ def service_dir_name(service: str) -> str:
 class JobsDirectory:
     """Reads and writes the files of jobs under one root folder."""
 
+    MESSAGES_CACHED = 4096
+    """Jobs whose parsed messages are kept, for polls of jobs that do not change."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
+        self._messages: dict[str, tuple[int, int, list[Message]]] = {}
 
     def ensure_writable(self, service: str | None = None) -> None:
         """Raise StorageError unless the root, or one service's folder of jobs
@@ -80,17 +88,28 @@ class JobsDirectory:
     def scratch_dir(self, service: str, job_id: str) -> Path:
         return self.job_dir(service, job_id) / "scratch"
 
+    def _folder(self, service: str, job_id: str) -> str:
+        # Strings, not Paths: these run a few times for every job and every poll.
+        return f"{self._root}/{service_dir_name(service)}/{job_id}"
+
     def prepare(self, service: str, job_id: str) -> Path:
-        """Make the job's folder and its scratch folder, if they are not there yet."""
-        folder = self.job_dir(service, job_id)
+        """Make the job's folder, if it is not there yet; its scratch folder comes
+        when the tool asks for it (``context.output_dir``)."""
+        folder = self._folder(service, job_id)
         try:
-            (folder / "scratch").mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(folder)
+            except FileNotFoundError:  # the service's first job
+                os.makedirs(folder, exist_ok=True)
+            except FileExistsError:
+                if not os.path.isdir(folder):
+                    raise NotADirectoryError(20, "Not a directory") from None
         except OSError as exc:
             raise StorageError(
                 f"cannot make the job's folder {folder} in the jobs directory: "
                 f"{exc.strerror}"
             ) from exc
-        return folder
+        return Path(folder)
 
     def remove(self, service: str, job_id: str) -> None:
         shutil.rmtree(self.job_dir(service, job_id), ignore_errors=True)
@@ -109,7 +128,7 @@ class JobsDirectory:
 
     def add_message(self, service: str, job_id: str, message: Message) -> None:
         line = (json.dumps(message.to_json(), ensure_ascii=False) + "\n").encode()
-        path = self.job_dir(service, job_id) / "messages.jsonl"
+        path = f"{self._folder(service, job_id)}/messages.jsonl"
         # One write of one line with O_APPEND, so concurrent writers never interleave.
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
@@ -126,10 +145,19 @@ class JobsDirectory:
             os.close(fd)
 
     def read_messages(self, service: str, job_id: str) -> list[Message]:
-        path = self.job_dir(service, job_id) / "messages.jsonl"
+        """The job's messages; parsed again only when the file has grown."""
+        path = f"{self._folder(service, job_id)}/messages.jsonl"
         try:
-            text = path.read_text(encoding="utf-8")
+            stat = os.stat(path)
+            cached = self._messages.get(path)
+            if cached is not None and cached[:2] == (stat.st_size, stat.st_ino):
+                return list(cached[2])
+            # Read after the stat: a line appended between the two is read now
+            # and read again at the next call, as the size no longer matches.
+            with open(path, "rb") as file:
+                text = file.read().decode("utf-8", errors="replace")
         except _MISSING:
+            self._messages.pop(path, None)
             return []
         messages = []
         for line in text.splitlines():
@@ -139,7 +167,10 @@ class JobsDirectory:
                 # A crash in the middle of an append leaves at most one torn line.
                 continue
             messages.append(Message(data["type"], data["description"]))
-        return messages
+        if len(self._messages) >= self.MESSAGES_CACHED:
+            self._messages.clear()
+        self._messages[path] = (stat.st_size, stat.st_ino, messages)
+        return list(messages)
 
     def resolve_file(self, relative: str) -> Path:
         """A file under the root named by a URL path; never anything outside it."""

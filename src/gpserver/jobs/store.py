@@ -18,14 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from gpserver.db import Database
+from gpserver.db import Database, QuickTransaction
 from gpserver.errors import NotFound
 from gpserver.jobs import tables
 from gpserver.jobs.model import Job, Statistics, now_ms
 from gpserver.jobs.states import (
     FINISHED,
     JobStatus,
-    allowed_sources,
     check_transition,
 )
 
@@ -77,6 +76,35 @@ _START_JOB = (
         machine=bindparam("machine"),
     )
 )
+
+_INSERT_JOB = tables.jobs.insert()
+_INSERT_DATA = tables.job_data.insert()
+_SET_RESULTS = (
+    update(tables.job_data)
+    .where(tables.job_data.c.job_id == bindparam("d_job_id"))
+    .values(results=bindparam("d_results"))
+)
+_MOVES: dict[tuple[str, ...], Any] = {}
+
+
+def _move_statement(names: tuple[str, ...]) -> Any:
+    """The UPDATE that moves a job from one state to another and sets ``names``;
+    one per set of names, built once, so the store can keep it compiled."""
+    statement = _MOVES.get(names)
+    if statement is None:
+        jobs = tables.jobs
+        statement = (
+            update(jobs)
+            .where(jobs.c.job_id == bindparam("m_job_id"))
+            .where(jobs.c.status == bindparam("m_before"))
+            .values(
+                status=bindparam("m_status"),
+                **{name: bindparam(f"m_{name}") for name in names},
+            )
+        )
+        _MOVES[names] = statement
+    return statement
+
 
 _STATUS_TO_CHANGE = (
     select(tables.jobs.c.status)
@@ -136,16 +164,16 @@ class JobStore:
 
     def insert_jobs(self, jobs: list[NewJob]) -> None:
         totals: dict[str, int] = {}
-        with self._write() as conn:
-            conn.execute(tables.jobs.insert(), [_row_values(job) for job, _ in jobs])
-            conn.execute(
-                tables.job_data.insert(),
+        with self.db.quick_write() as tx:
+            tx.executemany(_INSERT_JOB, [_row_values(job) for job, _ in jobs])
+            tx.executemany(
+                _INSERT_DATA,
                 [{"job_id": job.job_id, "inputs": inputs} for job, inputs in jobs],
             )
             for job, _ in jobs:
                 totals[job.service] = totals.get(job.service, 0) + 1
             for service, count in totals.items():
-                self._count(conn, service, total=count)
+                self._count(tx, service, total=count)
 
     def transition(
         self,
@@ -165,40 +193,36 @@ class JobStore:
         Raises IllegalTransition when the job is in a state that cannot lead there,
         and NotFound when it does not exist.
         """
-        sources = [s.ordinal for s in allowed_sources(wanted)]
         values.setdefault("modified_ms", now_ms())
-        with self.db.write(durable=durable) as conn:
-            before = conn.execute(
-                _STATUS_TO_CHANGE, {"job_id": job_id}
-            ).scalar_one_or_none()
+        with self.db.quick_write(durable=durable) as tx:
+            before = tx.one(_STATUS_TO_CHANGE, {"job_id": job_id})
             if before is None:
                 raise NotFound(f"job {job_id} does not exist")
-            previous = JobStatus.from_ordinal(before)
+            previous = JobStatus.from_ordinal(before.status)
             check_transition(job_id, previous, wanted)
 
-            conn.execute(
-                update(tables.jobs)
-                .where(tables.jobs.c.job_id == job_id)
-                .where(tables.jobs.c.status.in_(sources))
-                .values(status=wanted.ordinal, **values)
+            # The row is locked (PostgreSQL) or the store is (SQLite) since the
+            # read above, so the state it had is the state it has.
+            tx.execute(
+                _move_statement(tuple(sorted(values))),
+                {f"m_{name}": value for name, value in values.items()}
+                | {"m_job_id": job_id, "m_before": before.status}
+                | {"m_status": wanted.ordinal},
             )
-            row = conn.execute(JOB_BY_ID, {"job_id": job_id}).one()
+            row = tx.one(JOB_BY_ID, {"job_id": job_id})
             if results is not None:
-                kept = conn.execute(
-                    update(tables.job_data)
-                    .where(tables.job_data.c.job_id == job_id)
-                    .values(results=results)
+                kept = tx.execute(
+                    _SET_RESULTS, {"d_job_id": job_id, "d_results": results}
                 )
-                if kept.rowcount == 0:
+                if kept == 0:
                     if inputs is None:
                         raise NoJobData(job_id)
-                    conn.execute(
-                        tables.job_data.insert().values(
-                            job_id=job_id, inputs=inputs, results=results
-                        )
+                    tx.execute(
+                        _INSERT_DATA,
+                        {"job_id": job_id, "inputs": inputs, "results": results},
                     )
             if wanted in _COUNTED:
-                self._count(conn, row.service, **{_COUNTED[wanted]: 1})
+                self._count(tx, row.service, **{_COUNTED[wanted]: 1})
             elif wanted is JobStatus.DELETING:
                 # A job being deleted is no longer held: it leaves the counts now,
                 # in the same transaction, so a crash before its row is gone cannot
@@ -206,7 +230,7 @@ class JobStore:
                 deltas = {"total": -1}
                 if previous in _COUNTED:
                     deltas[_COUNTED[previous]] = -1
-                self._count(conn, row.service, **deltas)
+                self._count(tx, row.service, **deltas)
         return Job.from_row(row), previous
 
     def remove_deleted(self, job_id: str) -> bool:
@@ -220,7 +244,7 @@ class JobStore:
         a queued job runs again when the server starts, as after any crash.
         """
         now = now_ms()
-        with self.db.write(durable=False) as conn:
+        with self.db.quick_write(durable=False) as tx:
             # One indexed look-up per queued state, each answered straight from
             # ix_jobs_service_status_submitted: with both states in one IN (...)
             # SQLite prefers the index that avoids the sort and walks every job of
@@ -230,19 +254,19 @@ class JobStore:
             # its IMMEDIATE transactions run one claimer at a time.
             candidates = []
             for state in (JobStatus.SUBMITTED, JobStatus.WAITING):
-                found = conn.execute(
+                found = tx.one(
                     _OLDEST_IN_STATE, {"service": service, "status": state.ordinal}
-                ).first()
+                )
                 if found is not None:
                     candidates.append(tuple(found))
             job_id = min(candidates)[1] if candidates else None
             if job_id is None:
                 return None
-            conn.execute(
+            tx.execute(
                 _START_JOB,
                 {"id": job_id, "now": now, "worker": worker, "machine": machine},
             )
-            row = conn.execute(JOB_BY_ID, {"job_id": job_id}).one()
+            row = tx.one(JOB_BY_ID, {"job_id": job_id})
         return Job.from_row(row)
 
     def mark_waiting(self, service: str) -> list[str]:
@@ -402,7 +426,9 @@ class JobStore:
             ).scalars()
             return set(rows)
 
-    def _count(self, conn: Connection, service: str, **deltas: int) -> None:
+    def _count(
+        self, conn: Connection | QuickTransaction, service: str, **deltas: int
+    ) -> None:
         row = {"service": service, "total": 0, "cancelled": 0, "failed": 0}
         row |= {"succeeded": 0}
         conn.execute(self._add_to_counters, row | deltas)
