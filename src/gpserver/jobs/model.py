@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,12 +16,11 @@ def new_job_id() -> str:
     return "j" + secrets.token_hex(16)
 
 
+_JOB_ID = re.compile(r"j[0-9a-f]{32}")
+
+
 def is_job_id(text: str) -> bool:
-    return (
-        len(text) == 33
-        and text[0] == "j"
-        and all(c in "0123456789abcdef" for c in text[1:])
-    )
+    return _JOB_ID.fullmatch(text) is not None
 
 
 def now_ms() -> int:

@@ -93,14 +93,14 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
                 site.stop()
 
     routes = [
-        Route("/", home),
-        Route(CONTEXT, home),
         Mount(
             CONTEXT,
             routes=[
+                # First: the router tries routes in order, and nearly all traffic
+                # is job submits and status polls.
+                *rest_routes.routes,
                 *session.routes,
                 Mount("/static", StaticFiles(packages=[("gpserver.web", "static")])),
-                *rest_routes.routes,
                 *directories.routes,
                 *admin_root.routes,
                 *admin_services.routes,
@@ -113,6 +113,8 @@ def create_app(site: Site, *, manage_site: bool = True) -> Starlette:
                 ),
             ],
         ),
+        Route("/", home),
+        Route(CONTEXT, home),
     ]
     middleware = [
         Middleware(StripTrailingSlash),

@@ -51,8 +51,11 @@ def principal_of(
 ) -> Principal:
     site: Site = request.app.state.site
     token = token_of(request, params, body_only=body_only)
-    if token is None and reads_page(request, params):
-        return _cookie_principal(request, site)
+    if token is None:
+        if reads_page(request, params):
+            return _cookie_principal(request, site)
+        request.state.token = None
+        return ANONYMOUS
     principal = site.security.authenticate(
         token, request.headers.get("referer"), client_address(request)
     )
