@@ -224,8 +224,12 @@ class Database:
             fd = os.open(self._wal, os.O_RDONLY)
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise StorageError(f"the store cannot be flushed: {exc.strerror}") from exc
         try:
             os.fsync(fd)
+        except OSError as exc:
+            raise StorageError(f"the store cannot be flushed: {exc.strerror}") from exc
         finally:
             os.close(fd)
 
@@ -290,7 +294,6 @@ class Database:
         connection.execute("PRAGMA journal_mode=WAL")
         synchronous = "NORMAL" if use == "lazy" else "FULL"
         connection.execute(f"PRAGMA synchronous={synchronous}")
-        connection.execute("PRAGMA busy_timeout=30000")
         with self._opened_lock:
             self._opened.append(connection)
             setattr(self._local, use, (self._epoch, connection))

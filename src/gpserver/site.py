@@ -75,6 +75,10 @@ class Site:
         catalog = _catalog(config, states)
         jobs = Jobs(JobStore(database), directory)
         executor = _executor(config, catalog, jobs, states, output_root, log_level)
+        if not config.is_distributed:
+            # Local workers hear of a job the moment it is committed (see
+            # JobStore.insert_jobs).
+            jobs.store.on_visible = lambda batch: _tell_all(executor, batch)
         if isinstance(catalog, LiveCatalog):
             catalog.on_edit = executor.reconfigure
         security = Security(database)
@@ -194,7 +198,8 @@ class Site:
         """Accept a job for ``user`` (None for an anonymous caller)."""
         task, inputs = self._accept(service, task_name, params)
         job = self.jobs.submit(service.key, task, inputs, user)
-        self.executor.submitted(job)
+        if self.jobs.store.on_visible is None:
+            self.executor.submitted(job)
         return job
 
     async def submit_job_async(
@@ -204,7 +209,8 @@ class Site:
         store's commit is quick, and the loop serves others while it waits."""
         task, inputs = self._accept(service, task_name, params)
         job = await self.jobs.submit_async(service.key, task, inputs, user)
-        self.executor.submitted(job)
+        if self.jobs.store.on_visible is None:
+            self.executor.submitted(job)
         return job
 
     def _accept(
@@ -234,6 +240,11 @@ class Site:
             service.key, {"task": task.name, "inputs": inputs, "context": context}
         )
         return answer
+
+
+def _tell_all(executor: Executor, batch: list[Job]) -> None:
+    for job in batch:
+        executor.submitted(job)
 
 
 def _catalog(config: SiteConfig, states: ServiceStates) -> Catalog:

@@ -41,6 +41,7 @@ CANCEL_GRACE = 0.8
 POLL_INTERVAL = 1.0
 HEARTBEAT_INTERVAL = 5.0
 STATUS_INTERVAL = 0.2
+SUBMIT_STEP = 0.005
 WAITING_INTERVAL = 0.1
 """Jobs submitted while every instance is busy turn Waiting within this time; one
 write for a burst of submits rather than one each."""
@@ -95,6 +96,7 @@ class ServicePool:
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
         self._wake_sent = False
+        self._urgent = False
         # Asynchronous services: a byte per job submitted, read by idle workers.
         self._announced: Connection | None = None
         self._announce: Connection | None = None
@@ -145,6 +147,7 @@ class ServicePool:
         request = _SyncRequest(payload)
         with self._lock:
             self._sync.append(request)
+        self._urgent = True
         self.notify()
         limit = self.config.max_wait_time + self.config.max_usage_time + 5
         return request.future.result(timeout=limit)
@@ -154,6 +157,7 @@ class ServicePool:
         self.config = config
         self.settings = dataclasses.replace(self.settings, service=config)
         self._settings_changed = True
+        self._urgent = True
         self.notify()
 
     def pause(self, paused: bool) -> None:
@@ -161,10 +165,12 @@ class ServicePool:
         self.paused = paused
         self._settings_changed = True
         self._pending_claim = True
+        self._urgent = True
         self.notify()
 
     def stop(self) -> None:
         self._stopping.set()
+        self._urgent = True
         self.notify()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
@@ -180,12 +186,20 @@ class ServicePool:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            began = time.monotonic()
             try:
                 self._step()
             except Exception:
                 # A store outage must not kill the supervisor; it retries next tick.
                 log.exception("pool %s: supervisor step failed", self.config.key)
                 time.sleep(0.5)
+                continue
+            # Submits wake this thread, which shares the web server's process: a
+            # burst of them is taken in one step every SUBMIT_STEP, not one each.
+            # A request that a client waits on is taken at once.
+            rest = SUBMIT_STEP - (time.monotonic() - began)
+            if rest > 0 and self._wake_sent and not self._urgent:
+                time.sleep(rest)
 
     def _step(self) -> None:
         # Reports of jobs started and ended are read at least every TICK, not the
@@ -200,6 +214,7 @@ class ServicePool:
         for ready in wait(sources, timeout=TICK):
             if ready is self._wake_read:
                 self._wake_sent = False
+                self._urgent = False
                 self._wake_read.recv(4096)
                 self._pending_claim = True
         self._read_workers()

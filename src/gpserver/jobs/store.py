@@ -138,8 +138,12 @@ class JobStore:
         self.db = database if isinstance(database, Database) else Database(database)
         self._write = self.db.write
         self._read = self.db.read
-        self._inserts = _GroupInsert(self.insert_jobs)
+        self._inserts = _GroupInsert(
+            lambda batch: self.insert_jobs(batch, early=len(batch) == 1)
+        )
         self._add_to_counters = _add_to_counters(self.db.insert())
+        self.on_visible: Callable[[list[Job]], None] | None = None
+        """Told of inserted jobs as soon as other connections can see them."""
 
     def create_schema(self) -> None:
         self.db.create_schema()
@@ -162,9 +166,19 @@ class JobStore:
         """:meth:`insert_job` for a caller on an event loop."""
         await self._inserts.insert_async((job, inputs))
 
-    def insert_jobs(self, jobs: list[NewJob]) -> None:
+    def insert_jobs(self, jobs: list[NewJob], *, early: bool = False) -> None:
+        """Insert jobs with their inputs in one transaction, on disk on return,
+        and tell :attr:`on_visible` of them once other connections see them.
+
+        ``early`` (SQLite): commit without waiting for the disk, tell, then flush
+        the write-ahead log, so that workers start on the jobs while the disk
+        catches up; nobody is answered before the flush. For a lone submit: a
+        batch waits for its flush with the store's lock held, which keeps the
+        workers it wakes from contending for the lock with the next batch.
+        """
         totals: dict[str, int] = {}
-        with self.db.quick_write() as tx:
+        early = early and self.db.is_sqlite
+        with self.db.quick_write(durable=not early) as tx:
             tx.executemany(_INSERT_JOB, [_row_values(job) for job, _ in jobs])
             tx.executemany(
                 _INSERT_DATA,
@@ -174,6 +188,14 @@ class JobStore:
                 totals[job.service] = totals.get(job.service, 0) + 1
             for service, count in totals.items():
                 self._count(tx, service, total=count)
+        if self.on_visible is not None:
+            try:
+                self.on_visible([job for job, _ in jobs])
+            except Exception:
+                # A worker that is not told finds the job at its next look.
+                log.exception("telling the workers of submitted jobs failed")
+        if early:
+            self.db.flush()
 
     def transition(
         self,
@@ -637,6 +659,7 @@ class _GroupInsert:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
+        self._writing = False
 
     def insert(self, item: NewJob) -> None:
         """Insert and block until the job is committed; raise what the write raised."""
@@ -667,10 +690,15 @@ class _GroupInsert:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._queue:
+                while not self._queue or self._writing:
                     self._arrived.wait()
                 batch, self._queue = self._queue, []
-            self._write(batch)
+                self._writing = True
+            try:
+                self._write(batch)
+            finally:
+                with self._lock:
+                    self._writing = False
             _settle(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
