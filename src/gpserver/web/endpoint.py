@@ -37,7 +37,9 @@ URLENCODED = "application/x-www-form-urlencoded"
 
 
 async def read_params(request: Request) -> dict[str, Any]:
-    params: dict[str, Any] = dict(request.query_params)
+    params: dict[str, Any] = (
+        dict(request.query_params) if request.scope["query_string"] else {}
+    )
     request.state.form_keys = set()
     if request.method == "POST":
         content_type = request.headers.get("content-type", "")
