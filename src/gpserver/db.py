@@ -380,6 +380,13 @@ class QuickTransaction:
         self._cursor.fetchall()  # the rest, so the statement is done
         return row_type._make(row)
 
+    def all(
+        self, statement: Any, parameters: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """Every row a SELECT (or a statement with RETURNING) gives."""
+        sql, arguments, row_type = self._prepared(statement, parameters or {})
+        return [row_type._make(row) for row in self._cursor.execute(sql, arguments)]
+
     def _compiled(self, statement: Any) -> tuple[str, dict[str, Any], Any, Any]:
         compiled = self._database._compiled.get(statement)
         return compiled or self._database._compile(statement)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from gpserver.db import Database, StoreFlusher, sqlite_url
+from gpserver.errors import StorageError
 from tests.conftest import PostgresDatabases
 
 
@@ -42,6 +44,12 @@ def database(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+def open_files(path: Path) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    fds = Path("/proc/self/fd").iterdir()
+    return sum(1 for fd in fds if os.path.realpath(fd) == str(path))
+
+
 def write_lazily(database: Database, name: str) -> None:
     with database.write(durable=False) as conn:
         conn.execute(
@@ -69,6 +77,24 @@ def test_flush_puts_the_wal_file_on_disk(
             == "v"
         )
     other.dispose()
+
+
+def test_a_flush_the_disk_refuses_raises_a_storage_error_that_says_why(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A disk that fails a flush cannot be made on demand; the OS call stands in.
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    write_lazily(database, "lazy")
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    open_before = open_files(tmp_path / "store.db-wal")
+
+    with pytest.raises(StorageError) as raised:
+        database.flush()
+
+    assert str(raised.value) == "the store cannot be flushed: Input/output error"
+    assert open_files(tmp_path / "store.db-wal") == open_before
 
 
 def test_flush_does_nothing_when_there_is_no_wal_file(

@@ -126,7 +126,7 @@ def test_directories_list_the_jobs_directory_with_its_defaults(
         "directoryType": "JOBS",
         "cleanupMode": TIME_ELAPSED,
         "maxFileAge": 360,
-        "description": "The folders of asynchronous jobs: inputs, results, messages",
+        "description": "The folders of asynchronous jobs: messages and scratch files",
         "virtualPath": "/rest/directories/arcgisjobs",
     }
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
-from tests.e2e.gp import run_job
+from gpserver.web.rest.routes import QUICK_SUBMIT_BYTES
+from tests.e2e.gp import result_value, run_job
 from tests.e2e.server import Client
 
 ECHO = "Samples/Diagnostics/GPServer/Echo"
@@ -306,4 +308,61 @@ def test_rings_come_back_in_esri_order(client: Client) -> None:
             [[0.0, 0.0], [0.0, 10.0], [10.0, 10.0], [10.0, 0.0], [0.0, 0.0]],
             [[2.0, 2.0], [4.0, 2.0], [4.0, 4.0], [2.0, 4.0], [2.0, 2.0]],
         ]
+    }
+
+
+def _body_size(inputs: dict[str, str]) -> int:
+    """The bytes of the form Client.post sends for these inputs."""
+    return len(urlencode({**inputs, "f": "json"}).encode())
+
+
+def test_a_submit_above_16_kb_of_text_succeeds(client: Client) -> None:
+    # Such a body is read and checked in a thread, not on the event loop.
+    text = "".join(f"{n:05d} Zürich → 東京 ✓\n" for n in range(1000))
+    assert _body_size({"in_string": text}) > QUICK_SUBMIT_BYTES
+
+    job_id = run_job(client, ECHO, in_string=text)
+
+    assert result_value(client, ECHO, job_id, "out_string") == text
+    assert client.get(f"rest/services/{ECHO}/jobs/{job_id}/inputs/in_string") == {
+        "paramName": "in_string",
+        "dataType": "GPString",
+        "value": text,
+    }
+
+
+def test_a_submit_of_a_feature_set_above_16_kb_succeeds(client: Client) -> None:
+    names = {"name": "name", "type": "esriFieldTypeString", "alias": "name"}
+    features = [
+        {
+            "geometry": {"x": n / 4 - 180, "y": n / 8 - 60},
+            "attributes": {"name": f"p{n}"},
+        }
+        for n in range(400)
+    ]
+    points = {
+        "geometryType": "esriGeometryPoint",
+        "spatialReference": {"wkid": 4326},
+        "fields": [names],
+        "features": features,
+    }
+    sent = json.dumps(points)
+    assert _body_size({"in_feature_set": sent}) > QUICK_SUBMIT_BYTES
+
+    job_id = run_job(client, ECHO, in_feature_set=sent)
+
+    # Features sent without an object id get one, numbered from 1.
+    assert result_value(client, ECHO, job_id, "out_feature_set") == {
+        "displayFieldName": "",
+        "geometryType": "esriGeometryPoint",
+        "spatialReference": WGS84_OUT,
+        "fields": [OBJECTID, names],
+        "features": [
+            {
+                "geometry": {"x": n / 4 - 180, "y": n / 8 - 60},
+                "attributes": {"OBJECTID": n + 1, "name": f"p{n}"},
+            }
+            for n in range(400)
+        ],
+        "exceededTransferLimit": False,
     }

@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 
 from gpserver.db import sqlite_url
+from gpserver.execution.worker import JOB_NICENESS
 from gpserver.jobs.jobsdir import JobsDirectory
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.store import JobStore
-from tests.e2e.server import Client, ServerProcess, site_instances
+from tests.e2e.server import Client, ServerProcess, _children, site_instances
 
 WAIT = "Samples/Diagnostics/GPServer/Wait"
 FAIL = "Samples/Diagnostics/GPServer/Fail"
 LIMITED = "Tests/Limited/GPServer/Wait"
+ECHO_SYNC = "Samples/DiagnosticsSync/GPServer/Echo"
 
 LIMITED_CONFIG = """
 [server]
@@ -33,6 +35,43 @@ minInstancesPerNode = 1
 maxUsageTime = 1.5
 showMessages = "Error"
 """
+
+# One worker for each kind of service, so that the workers can be told apart.
+ONE_WORKER_EACH_CONFIG = """
+[server]
+samples = false
+
+[[services]]
+folder = "Samples"
+name = "Diagnostics"
+toolbox = "gpserver.samples.diagnostics"
+executionType = "asynchronous"
+maxInstancesPerNode = 1
+minInstancesPerNode = 1
+
+[[services]]
+folder = "Samples"
+name = "DiagnosticsSync"
+toolbox = "gpserver.samples.diagnostics_sync"
+executionType = "synchronous"
+maxInstancesPerNode = 1
+minInstancesPerNode = 1
+"""
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat from the third on: the name before them
+    may hold spaces."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def niceness(pid: int) -> int:
+    return int(stat_fields(pid)[19 - 3])
+
+
+def parent(pid: int) -> int:
+    return int(stat_fields(pid)[4 - 3])
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +262,46 @@ def test_workers_end_themselves_when_the_server_is_killed(
     status = Path(f"/proc/{worker_pid}/status")
     alive = status.exists() and "zombie" not in status.read_text()
     assert not alive, "the worker outlived its server by more than 3 s"
+
+
+@pytest.mark.embedded_only(
+    reason="reads the priority of the embedded server's local worker processes"
+)
+def test_job_workers_run_at_a_lower_priority_than_the_server_and_sync_ones_do_not(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(ONE_WORKER_EACH_CONFIG)
+    server = ServerProcess(tmp_path / "data", config)
+    server.start()
+    try:
+        client = Client(server.root)
+        answer = client.post(f"rest/services/{ECHO_SYNC}/execute", in_long="3")
+        assert {"paramName": "out_long", "dataType": "GPLong", "value": 3} in (
+            answer["results"]
+        )
+        job_id = client.submit(WAIT, seconds=0)
+        assert client.wait(WAIT, job_id)["jobStatus"] == "esriJobSucceeded"
+        store = JobStore(server.database_url)
+        job = store.get(job_id)
+        store.dispose()
+        assert job is not None and job.worker is not None
+        job_worker = int(job.worker.rsplit(":", 1)[1])
+
+        assert server.process is not None
+        server_pid = server.process.pid
+        processes = _children(server_pid)
+        priorities = {pid: niceness(pid) for pid in [server_pid, *processes]}
+        # The server's own children are the fork server and the resource tracker;
+        # the fork server's are the workers.
+        workers = [pid for pid in processes if parent(pid) != server_pid]
+    finally:
+        server.stop()
+
+    (sync_worker,) = [pid for pid in workers if pid != job_worker]
+    base = priorities[server_pid]
+    assert sorted(workers) == sorted([job_worker, sync_worker])
+    assert priorities == {pid: base for pid in priorities} | {
+        job_worker: min(base + JOB_NICENESS, 19),
+        sync_worker: base,
+    }

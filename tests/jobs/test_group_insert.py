@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,7 @@ import pytest
 from gpserver.db import sqlite_url
 from gpserver.jobs.model import Job, Statistics, new_job_id
 from gpserver.jobs.states import JobStatus
-from gpserver.jobs.store import JobStore, _GroupInsert
+from gpserver.jobs.store import JobStore, NewJob, _GroupInsert
 
 SERVICE = "Samples/Diagnostics"
 
@@ -140,3 +144,178 @@ def test_jobs_inserted_from_many_threads_are_all_stored_and_counted(
     assert store.statistics(SERVICE) == Statistics(total=160)
     assert store.statistics("Other") == Statistics(total=80)
     store.dispose()
+
+
+class HeldBatches:
+    """Passes each batch on to the store's own write and notes its size and
+    whether it failed; the first waits until it is let go, so that the inserts
+    arriving meanwhile go together in the next."""
+
+    def __init__(self, write: Callable[[list[NewJob]], None]) -> None:
+        self.write = write
+        self.calls: list[tuple[int, str]] = []
+        self.first_started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, batch: list[NewJob]) -> None:
+        if not self.first_started.is_set():
+            self.first_started.set()
+            self.release.wait(10)
+        try:
+            self.write(batch)
+        except Exception:
+            self.calls.append((len(batch), "failed"))
+            raise
+        self.calls.append((len(batch), "written"))
+
+
+def test_a_burst_of_inserts_from_an_event_loop_is_all_stored_and_counted(
+    store: JobStore,
+) -> None:
+    jobs = [a_job(service=SERVICE if n % 5 else "Other") for n in range(50)]
+    told: list[str] = []
+    store.on_visible = lambda visible: told.extend(j.job_id for j in visible)
+
+    async def burst() -> list[None]:
+        inserts = [store.insert_job_async(j, inputs_of(j)) for j in jobs]
+        return await asyncio.gather(*inserts)
+
+    assert asyncio.run(burst()) == [None] * 50
+
+    assert store.existing_ids([j.job_id for j in jobs]) == {j.job_id for j in jobs}
+    assert [store.inputs_of(j.job_id) for j in jobs] == [inputs_of(j) for j in jobs]
+    assert store.statistics(SERVICE) == Statistics(total=40)
+    assert store.statistics("Other") == Statistics(total=10)
+    assert sorted(told) == sorted(j.job_id for j in jobs)
+
+
+def test_a_row_the_store_refuses_fails_only_its_own_caller_on_the_loop(
+    store: JobStore,
+) -> None:
+    existing = a_job()
+    store.insert_job(existing, inputs_of(existing))
+    clash = a_job(existing.job_id)
+    jobs = [a_job() for _ in range(24)] + [clash] + [a_job() for _ in range(25)]
+    held = HeldBatches(store._inserts.write)
+    store._inserts.write = held
+    outcome: dict[int, str] = {}
+
+    async def insert(n: int, job: Job) -> None:
+        try:
+            await store.insert_job_async(job, json.dumps({"n": n}))
+            outcome[n] = "stored"
+        except Exception as exc:
+            outcome[n] = type(exc).__name__
+
+    async def burst() -> None:
+        first = asyncio.create_task(insert(0, jobs[0]))
+        while not held.first_started.is_set():
+            await asyncio.sleep(0.001)
+        others = [asyncio.create_task(insert(n, jobs[n])) for n in range(1, 50)]
+        while len(store._inserts._queue) < len(others):
+            await asyncio.sleep(0.001)
+        held.release.set()
+        await asyncio.gather(first, *others)
+
+    asyncio.run(burst())
+
+    refused = "IntegrityError" if store.db.is_sqlite else "UniqueViolation"
+    assert outcome == {n: refused if n == 24 else "stored" for n in range(50)}
+    # The shared write failed as a whole; each of its jobs was then tried alone.
+    alone = [(1, "failed" if n == 24 else "written") for n in range(1, 50)]
+    assert held.calls == [(1, "written"), (49, "failed"), *alone]
+    assert store.inputs_of(existing.job_id) == inputs_of(existing)
+    assert [store.inputs_of(j.job_id) for n, j in enumerate(jobs) if n != 24] == [
+        json.dumps({"n": n}) for n in range(50) if n != 24
+    ]
+    assert store.statistics(SERVICE) == Statistics(total=50)
+
+
+def test_the_visible_hook_gets_a_lone_insert_once_others_can_read_it(
+    store: JobStore,
+) -> None:
+    told: list[tuple[list[Job], list[Job | None]]] = []
+
+    def visible(jobs: list[Job]) -> None:
+        other = JobStore(store.db.url)
+        told.append((jobs, [other.get(j.job_id) for j in jobs]))
+        other.dispose()
+
+    store.on_visible = visible
+    job = a_job()
+
+    store.insert_job(job, inputs_of(job))
+
+    assert told == [([job], [job])]
+
+
+def test_the_visible_hook_gets_a_batch_once_others_can_read_it(
+    store: JobStore,
+) -> None:
+    told: list[tuple[list[Job], list[Job | None]]] = []
+
+    def visible(jobs: list[Job]) -> None:
+        other = JobStore(store.db.url)
+        told.append((jobs, [other.get(j.job_id) for j in jobs]))
+        other.dispose()
+
+    store.on_visible = visible
+    jobs = [a_job(service=SERVICE if n % 2 else "Other") for n in range(5)]
+
+    store.insert_jobs([(j, inputs_of(j)) for j in jobs])
+
+    assert told == [(jobs, jobs)]
+    assert store.statistics(SERVICE) == Statistics(total=2)
+    assert store.statistics("Other") == Statistics(total=3)
+
+
+class Steps:
+    """What happens, in order: the visible hook, and each real fsync's file."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: list[str] = []
+        self._fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", self.fsync)
+
+    def fsync(self, fd: int) -> None:
+        self._fsync(fd)
+        self.seen.append(f"fsync {os.readlink(f'/proc/self/fd/{fd}')}")
+
+    def told(self, jobs: list[Job]) -> None:
+        self.seen.append(f"told {len(jobs)}")
+
+
+def test_a_lone_insert_on_sqlite_tells_before_it_flushes_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = JobStore(sqlite_url(tmp_path / "store.db"))
+    store.create_schema()
+    steps = Steps(monkeypatch)
+    store.on_visible = steps.told
+    job = a_job()
+
+    store.insert_job(job, inputs_of(job))
+    store.insert_jobs([(a_job(), "{}"), (a_job(), "{}")])
+
+    # A batch commits with SQLite's own flush inside, before it tells.
+    assert steps.seen == ["told 1", f"fsync {tmp_path / 'store.db-wal'}", "told 2"]
+    store.dispose()
+
+
+def test_a_failing_visible_hook_leaves_the_insert_done(
+    store: JobStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(jobs: list[Job]) -> None:
+        raise RuntimeError("no worker listens")
+
+    store.on_visible = broken
+    job = a_job()
+
+    with caplog.at_level(logging.ERROR, logger="gpserver.jobs.store"):
+        store.insert_job(job, inputs_of(job))
+
+    assert store.get(job.job_id) == job
+    assert store.statistics(SERVICE) == Statistics(total=1)
+    assert [r.getMessage() for r in caplog.records] == [
+        "telling the workers of submitted jobs failed"
+    ]

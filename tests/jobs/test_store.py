@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
-from gpserver.db import Database, sqlite_url
 from gpserver.errors import NotFound
 from gpserver.jobs import tables
 from gpserver.jobs.jobsdir import JobsDirectory
@@ -17,33 +15,13 @@ from gpserver.jobs.model import Job, Statistics, is_job_id
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.states import IllegalTransition, JobStatus
 from gpserver.jobs.store import JobStore
-from tests.conftest import PostgresDatabases
 
 SERVICE = "Samples/Diagnostics"
 
 
-@pytest.fixture(scope="module")
-def postgres_store(postgres_url: PostgresDatabases) -> Iterator[str]:
-    """One PostgreSQL database for the module; each test empties its tables."""
-    url = postgres_url()
-    database = Database(url)
-    database.upgrade()
-    database.dispose()
-    yield url
-    postgres_url.drop(url)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Jobs]:
-    if request.param == "sqlite":
-        store = JobStore(sqlite_url(tmp_path / "store.db"))
-        store.create_schema()
-    else:
-        store = JobStore(request.getfixturevalue("postgres_store"))
-        with store.db.write() as conn:
-            conn.execute(text("TRUNCATE jobs, job_data, service_counters"))
-    yield Jobs(store, JobsDirectory(tmp_path / "arcgisjobs"), machine="test-host")
-    store.dispose()
+@pytest.fixture
+def jobs(store: JobStore, tmp_path: Path) -> Jobs:
+    return Jobs(store, JobsDirectory(tmp_path / "arcgisjobs"), machine="test-host")
 
 
 def data_ids(jobs: Jobs) -> set[str]:
@@ -305,3 +283,76 @@ def test_jobs_running_at_a_crash_end_failed_with_a_reason(jobs: Jobs) -> None:
         "The server stopped while the job was running; run it again."
     ]
     assert jobs.statistics(SERVICE) == Statistics(total=2, failed=1)
+
+
+def test_has_queued_sees_the_submitted_and_waiting_jobs_of_its_service(
+    jobs: Jobs,
+) -> None:
+    assert jobs.store.has_queued(SERVICE) is False
+    jobs.submit("Other/Service", "Wait", {}, None)
+    assert jobs.store.has_queued(SERVICE) is False
+    assert jobs.store.has_queued("Other/Service") is True
+
+    waiting = jobs.submit(SERVICE, "Wait", {}, None)
+    assert jobs.store.has_queued(SERVICE) is True
+    assert jobs.wait_for_instances([waiting.job_id]) == [waiting.job_id]
+    assert jobs.store.has_queued(SERVICE) is True
+
+    assert jobs.claim_next(SERVICE, "w1") is not None
+    assert jobs.store.has_queued(SERVICE) is False
+    cancelled = jobs.submit(SERVICE, "Wait", {}, None)
+    jobs.request_cancel(cancelled.job_id)
+    assert jobs.store.has_queued(SERVICE) is False
+    assert jobs.store.has_queued("Other/Service") is True
+
+
+def test_running_on_lists_the_executing_and_cancelling_jobs_of_one_worker(
+    jobs: Jobs,
+) -> None:
+    ids = [jobs.submit(SERVICE, "Wait", {}, None).job_id for _ in range(5)]
+    elsewhere = jobs.submit("Other/Service", "Wait", {}, None).job_id
+    for job_id, worker in zip(ids[:4], ["w1", "w1", "w1", "w2"], strict=True):
+        jobs.claim(job_id, worker)
+    jobs.claim(elsewhere, "w1")
+    jobs.request_cancel(ids[1])  # Cancelling: its worker still runs it
+    jobs.succeed(jobs.get(ids[2]), {})  # ended: no longer on the worker
+
+    running = jobs.store.running_on(SERVICE, "w1")
+
+    assert sorted((j.job_id, j.status) for j in running) == sorted(
+        [(ids[0], JobStatus.EXECUTING), (ids[1], JobStatus.CANCELLING)]
+    )
+    assert [j.job_id for j in jobs.store.running_on(SERVICE, "w2")] == [ids[3]]
+    assert jobs.store.running_on(SERVICE, "w3") == []
+    assert [j.job_id for j in jobs.store.running_on("Other/Service", "w1")] == [
+        elsewhere
+    ]
+
+
+def test_mark_waiting_moves_only_the_submitted_jobs_of_its_service(
+    jobs: Jobs,
+) -> None:
+    submitted = [jobs.submit(SERVICE, "Wait", {}, None).job_id for _ in range(3)]
+    running = jobs.submit(SERVICE, "Wait", {}, None).job_id
+    jobs.claim(running, "w1")
+    cancelled = jobs.submit(SERVICE, "Wait", {}, None).job_id
+    jobs.request_cancel(cancelled)
+    elsewhere = jobs.submit("Other/Service", "Wait", {}, None).job_id
+
+    assert sorted(jobs.store.mark_waiting(SERVICE)) == sorted(submitted)
+    assert jobs.store.mark_waiting(SERVICE) == []
+
+    states = {
+        job_id: jobs.get(job_id).status
+        for job_id in [*submitted, running, cancelled, elsewhere]
+    }
+    assert states == {
+        **{job_id: JobStatus.WAITING for job_id in submitted},
+        running: JobStatus.EXECUTING,
+        cancelled: JobStatus.CANCELLED,
+        elsewhere: JobStatus.SUBMITTED,
+    }
+    # Waiting jobs are still claimed oldest first (by submission time, then id).
+    oldest = min((jobs.get(i).submitted_ms, i) for i in submitted)[1]
+    claimed = jobs.claim_next(SERVICE, "w2")
+    assert claimed is not None and claimed.job_id == oldest

@@ -177,8 +177,11 @@ class Cleanup:
     def remove_orphan_folders(self, min_age_seconds: float) -> int:
         """Remove job folders that have no record and are older than the age.
 
-        A submit writes the folder just before the record, so a very young folder
-        without a record may be a submit in flight on another node.
+        A job's folder is made once its record is committed (when the job starts,
+        or at its first message), so a folder without one is a leftover, such as
+        that of a submit by a gpserver from before store revision 0003, which
+        wrote the folder just before the record. The age spares a submit of that
+        kind still in flight on a node not yet upgraded.
         """
         root = self.jobs.directory.root
         if not root.is_dir():

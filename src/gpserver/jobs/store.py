@@ -77,6 +77,13 @@ _START_JOB = (
     )
 )
 
+_MARK_WAITING = (
+    update(tables.jobs)
+    .where(tables.jobs.c.service == bindparam("service"))
+    .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
+    .values(status=JobStatus.WAITING.ordinal, modified_ms=bindparam("now"))
+    .returning(tables.jobs.c.job_id)
+)
 _INSERT_JOB = tables.jobs.insert()
 _INSERT_DATA = tables.job_data.insert()
 _SET_RESULTS = (
@@ -293,22 +300,9 @@ class JobStore:
 
     def mark_waiting(self, service: str) -> list[str]:
         """Move a service's Submitted jobs to Waiting: no instance is free for them."""
-        with self.db.write(durable=False) as conn:
-            ids = list(
-                conn.execute(
-                    select(tables.jobs.c.job_id)
-                    .where(tables.jobs.c.service == service)
-                    .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
-                ).scalars()
-            )
-            if ids:
-                conn.execute(
-                    update(tables.jobs)
-                    .where(tables.jobs.c.job_id.in_(ids))
-                    .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
-                    .values(status=JobStatus.WAITING.ordinal, modified_ms=now_ms())
-                )
-        return ids
+        with self.db.quick_write(durable=False) as tx:
+            moved = tx.all(_MARK_WAITING, {"service": service, "now": now_ms()})
+        return [row.job_id for row in moved]
 
     def mark_jobs_waiting(self, job_ids: list[str]) -> list[str]:
         """Move those of these jobs still Submitted to Waiting; return their ids."""

@@ -84,7 +84,7 @@ def _jobs_directory(site: Site) -> dict[str, Any]:
         "directoryType": "JOBS",
         "cleanupMode": settings.mode,
         "maxFileAge": settings.max_file_age,
-        "description": "The folders of asynchronous jobs: inputs, results, messages",
+        "description": "The folders of asynchronous jobs: messages and scratch files",
         "virtualPath": "/rest/directories/arcgisjobs",
     }
 
