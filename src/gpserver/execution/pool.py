@@ -41,7 +41,6 @@ CANCEL_GRACE = 0.8
 POLL_INTERVAL = 1.0
 HEARTBEAT_INTERVAL = 5.0
 STATUS_INTERVAL = 0.2
-SUBMIT_STEP = 0.005
 WAITING_INTERVAL = 0.1
 """Jobs submitted while every instance is busy turn Waiting within this time; one
 write for a burst of submits rather than one each."""
@@ -96,7 +95,7 @@ class ServicePool:
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
         self._wake_sent = False
-        self._urgent = False
+        self._submitted = False
         # Asynchronous services: a byte per job submitted, read by idle workers.
         self._announced: Connection | None = None
         self._announce: Connection | None = None
@@ -123,11 +122,18 @@ class ServicePool:
         self._thread.start()
 
     def notify(self) -> None:
-        """A job was submitted: idle workers claim it, and the supervisor starts
-        another worker or marks it Waiting if need be."""
+        """A job was submitted: idle workers claim it now, and within a TICK the
+        supervisor starts another worker or marks it Waiting if need be.
+
+        The supervisor is not woken: it shares the web server's process, and
+        a wake per burst of submits cost the server a tenth of its time.
+        """
         self._tell_idle_workers()
-        # One wake-up stands for every submit until the supervisor takes it: a
-        # burst of submits wakes the thread once, not once each.
+        self._submitted = True
+
+    def _wake(self) -> None:
+        """Wake the supervisor now: a request waits, or the settings changed."""
+        # One wake-up stands for every call until the supervisor takes it.
         if self._wake_sent:
             return
         self._wake_sent = True
@@ -147,8 +153,7 @@ class ServicePool:
         request = _SyncRequest(payload)
         with self._lock:
             self._sync.append(request)
-        self._urgent = True
-        self.notify()
+        self._wake()
         limit = self.config.max_wait_time + self.config.max_usage_time + 5
         return request.future.result(timeout=limit)
 
@@ -157,21 +162,18 @@ class ServicePool:
         self.config = config
         self.settings = dataclasses.replace(self.settings, service=config)
         self._settings_changed = True
-        self._urgent = True
-        self.notify()
+        self._wake()
 
     def pause(self, paused: bool) -> None:
         """A stopped service takes no new work; what is queued waits for a start."""
         self.paused = paused
         self._settings_changed = True
         self._pending_claim = True
-        self._urgent = True
-        self.notify()
+        self._wake()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._urgent = True
-        self.notify()
+        self._wake()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         for worker in list(self.workers):
@@ -186,20 +188,12 @@ class ServicePool:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            began = time.monotonic()
             try:
                 self._step()
             except Exception:
                 # A store outage must not kill the supervisor; it retries next tick.
                 log.exception("pool %s: supervisor step failed", self.config.key)
                 time.sleep(0.5)
-                continue
-            # Submits wake this thread, which shares the web server's process: a
-            # burst of them is taken in one step every SUBMIT_STEP, not one each.
-            # A request that a client waits on is taken at once.
-            rest = SUBMIT_STEP - (time.monotonic() - began)
-            if rest > 0 and self._wake_sent and not self._urgent:
-                time.sleep(rest)
 
     def _step(self) -> None:
         # Reports of jobs started and ended are read at least every TICK, not the
@@ -214,9 +208,11 @@ class ServicePool:
         for ready in wait(sources, timeout=TICK):
             if ready is self._wake_read:
                 self._wake_sent = False
-                self._urgent = False
                 self._wake_read.recv(4096)
                 self._pending_claim = True
+        if self._submitted:
+            self._submitted = False
+            self._pending_claim = True
         self._read_workers()
         self._reap_dead()
         if self._settings_changed:
