@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from gpserver.errors import NotFound
 from gpserver.jobs import tables
@@ -332,27 +332,42 @@ def test_running_on_lists_the_executing_and_cancelling_jobs_of_one_worker(
 def test_mark_waiting_moves_only_the_submitted_jobs_of_its_service(
     jobs: Jobs,
 ) -> None:
-    submitted = [jobs.submit(SERVICE, "Wait", {}, None).job_id for _ in range(3)]
+    old = [jobs.submit(SERVICE, "Wait", {}, None).job_id for _ in range(3)]
+    young = jobs.submit(SERVICE, "Wait", {}, None).job_id
     running = jobs.submit(SERVICE, "Wait", {}, None).job_id
     jobs.claim(running, "w1")
     cancelled = jobs.submit(SERVICE, "Wait", {}, None).job_id
     jobs.request_cancel(cancelled)
     elsewhere = jobs.submit("Other/Service", "Wait", {}, None).job_id
+    with jobs.store.db.write() as conn:
+        for offset, job_id in enumerate([*old, running, cancelled, elsewhere]):
+            conn.execute(
+                update(tables.jobs)
+                .where(tables.jobs.c.job_id == job_id)
+                .values(submitted_ms=1_000 + offset)
+            )
+        conn.execute(
+            update(tables.jobs)
+            .where(tables.jobs.c.job_id == young)
+            .values(submitted_ms=5_000)
+        )
 
-    assert sorted(jobs.store.mark_waiting(SERVICE)) == sorted(submitted)
-    assert jobs.store.mark_waiting(SERVICE) == []
+    assert jobs.store.mark_waiting(SERVICE, 999) == []
+    assert sorted(jobs.store.mark_waiting(SERVICE, 1_001)) == sorted(old[:2])
+    assert jobs.store.mark_waiting(SERVICE, 4_999) == old[2:]
+    assert jobs.store.mark_waiting(SERVICE, 4_999) == []
 
     states = {
         job_id: jobs.get(job_id).status
-        for job_id in [*submitted, running, cancelled, elsewhere]
+        for job_id in [*old, young, running, cancelled, elsewhere]
     }
     assert states == {
-        **{job_id: JobStatus.WAITING for job_id in submitted},
+        **{job_id: JobStatus.WAITING for job_id in old},
+        young: JobStatus.SUBMITTED,
         running: JobStatus.EXECUTING,
         cancelled: JobStatus.CANCELLED,
         elsewhere: JobStatus.SUBMITTED,
     }
-    # Waiting jobs are still claimed oldest first (by submission time, then id).
-    oldest = min((jobs.get(i).submitted_ms, i) for i in submitted)[1]
+    # Waiting jobs are still claimed oldest first.
     claimed = jobs.claim_next(SERVICE, "w2")
-    assert claimed is not None and claimed.job_id == oldest
+    assert claimed is not None and claimed.job_id == old[0]

@@ -44,6 +44,10 @@ STATUS_INTERVAL = 0.2
 WAITING_INTERVAL = 0.1
 """Jobs submitted while every instance is busy turn Waiting within this time; one
 write for a burst of submits rather than one each."""
+WAITING_AFTER_MS = 200
+"""A job is shown Waiting once it has waited this long for an instance. A burst
+that the workers take within it stays Submitted, rather than cost the store one
+more write per job."""
 
 _mp = multiprocessing.get_context("forkserver")
 _mp.set_forkserver_preload(["gpserver.execution.worker"])
@@ -435,7 +439,9 @@ class ServicePool:
         # Every instance is busy: what is queued waits for one.
         if now - self._last_waiting >= WAITING_INTERVAL:
             self._last_waiting = now
-            self.jobs.mark_waiting(self.config.key)
+            self.jobs.mark_waiting(self.config.key, WAITING_AFTER_MS)
+            # Those too young to be marked yet are marked at a later step.
+            self._pending_claim = self._has_queued()
         else:
             self._pending_claim = True  # the next step marks them
 

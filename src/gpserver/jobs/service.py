@@ -122,8 +122,10 @@ class Jobs:
             progress_message=None,
         )
 
-    def mark_waiting(self, service: str) -> None:
-        for job_id in self.store.mark_waiting(service):
+    def mark_waiting(self, service: str, after_ms: int = 0) -> None:
+        """Show as Waiting the Submitted jobs of a service that have waited
+        ``after_ms`` or more for an instance."""
+        for job_id in self.store.mark_waiting(service, now_ms() - after_ms):
             log.info(
                 "job %s waiting: every instance of %s is busy",
                 job_id,

@@ -81,6 +81,7 @@ _MARK_WAITING = (
     update(tables.jobs)
     .where(tables.jobs.c.service == bindparam("service"))
     .where(tables.jobs.c.status == JobStatus.SUBMITTED.ordinal)
+    .where(tables.jobs.c.submitted_ms <= bindparam("before"))
     .values(status=JobStatus.WAITING.ordinal, modified_ms=bindparam("now"))
     .returning(tables.jobs.c.job_id)
 )
@@ -298,10 +299,12 @@ class JobStore:
             row = tx.one(JOB_BY_ID, {"job_id": job_id})
         return Job.from_row(row)
 
-    def mark_waiting(self, service: str) -> list[str]:
-        """Move a service's Submitted jobs to Waiting: no instance is free for them."""
+    def mark_waiting(self, service: str, submitted_before_ms: int) -> list[str]:
+        """Move a service's Submitted jobs to Waiting, those submitted at or before
+        the time given: no instance is free for them."""
+        parameters = {"service": service, "before": submitted_before_ms}
         with self.db.quick_write(durable=False) as tx:
-            moved = tx.all(_MARK_WAITING, {"service": service, "now": now_ms()})
+            moved = tx.all(_MARK_WAITING, parameters | {"now": now_ms()})
         return [row.job_id for row in moved]
 
     def mark_jobs_waiting(self, job_ids: list[str]) -> list[str]:
