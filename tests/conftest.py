@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from gpserver.db import Database
+
 # The machine's PostgreSQL is shared: tests only ever drop databases they created.
 ADMIN_URL = os.environ.get(
     "GPSERVER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -113,3 +115,15 @@ def postgres_url() -> Iterator[PostgresDatabases]:
     databases = PostgresDatabases(ADMIN_URL)
     yield databases
     databases.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_store(postgres_url: PostgresDatabases) -> Iterator[str]:
+    """One PostgreSQL database with gpserver's schema for the module; each test
+    empties the tables it uses."""
+    url = postgres_url()
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    yield url
+    postgres_url.drop(url)

@@ -13,7 +13,6 @@ from sqlalchemy import bindparam, delete, select, text, update
 
 from gpserver.db import Database, sqlite_url
 from gpserver.settings import settings
-from tests.conftest import PostgresDatabases
 
 INSERT = settings.insert()
 VALUE_OF = select(settings.c.value).where(settings.c.name == bindparam("name"))
@@ -40,16 +39,6 @@ with database.write() as conn:
     )
 database.dispose()
 """
-
-
-@pytest.fixture(scope="module")
-def postgres_store(postgres_url: PostgresDatabases) -> Iterator[str]:
-    url = postgres_url()
-    database = Database(url)
-    database.upgrade()
-    database.dispose()
-    yield url
-    postgres_url.drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

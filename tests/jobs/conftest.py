@@ -6,20 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gpserver.db import Database, sqlite_url
+from gpserver.db import sqlite_url
 from gpserver.jobs.store import JobStore
-from tests.conftest import PostgresDatabases
-
-
-@pytest.fixture(scope="module")
-def postgres_store(postgres_url: PostgresDatabases) -> Iterator[str]:
-    """One PostgreSQL database for the module; each test empties its tables."""
-    url = postgres_url()
-    database = Database(url)
-    database.upgrade()
-    database.dispose()
-    yield url
-    postgres_url.drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

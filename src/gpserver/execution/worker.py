@@ -83,61 +83,90 @@ def worker_main(
     if settings.service.is_async:
         os.nice(JOB_NICENESS)
     _watch_server(settings.server_pid)
-    service = load_service(settings.service)
     store = JobStore(settings.database_url)
     jobs = Jobs(store, JobsDirectory(Path(settings.jobs_root)))
-    name = worker_name(jobs.machine, os.getpid())
     if announced is not None:
         os.set_blocking(announced.fileno(), False)
-    conn.send(("ready", os.getpid()))
-    # An asynchronous service's worker looks at the queue as soon as it starts:
-    # jobs may have waited for it.
-    claiming = announced is not None
-    held = False
-    while True:
-        # Between jobs, what the pool said comes first: a stop, new settings.
-        if claiming and not held and not conn.poll():
-            job = jobs.claim_next(service.key, name)
-            if job is None:
-                claiming = False
-                conn.send(("idle",))
+    try:
+        loop = _WorkerLoop(conn, settings, jobs, announced)  # loads the toolbox
+        conn.send(("ready", os.getpid()))
+        loop.run()
+    finally:
+        store.dispose()
+
+
+class _WorkerLoop:
+    """What one worker process does between the pool's messages and the queue."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        settings: WorkerSettings,
+        jobs: Jobs,
+        announced: Connection | None,
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.jobs = jobs
+        self.announced = announced
+        self.service = load_service(settings.service)
+        self.name = worker_name(jobs.machine, os.getpid())
+        # An asynchronous service's worker looks at the queue as soon as it
+        # starts: jobs may have waited for it.
+        self.claiming = announced is not None
+        self.held = False
+
+    def run(self) -> None:
+        while True:
+            # Between jobs, what the pool said comes first: a stop, new settings.
+            if self.claiming and not self.held and not self.conn.poll():
+                self._run_next()
                 continue
-            # With the limit it runs under: the pool may read this after an edit.
-            limit = service.config.max_usage_time
-            conn.send(("started", job.job_id, time.time(), limit))
-            run_job(jobs, service, job)
-            conn.send(("done", job.job_id))
-            continue
-        sources: list[Any] = [conn]
-        if announced is not None and not held:
-            sources.append(announced)
-        ready = wait(sources)
-        if announced is not None and announced in ready:
-            _drain(announced)
-            claiming = True
-        if conn not in ready:
-            continue
-        try:
-            message = conn.recv()
-        except (EOFError, KeyboardInterrupt):
-            break
+            sources: list[Any] = [self.conn]
+            if self.announced is not None and not self.held:
+                sources.append(self.announced)
+            ready = wait(sources)
+            if self.announced is not None and self.announced in ready:
+                _drain(self.announced)
+                self.claiming = True
+            if self.conn not in ready:
+                continue
+            try:
+                message = self.conn.recv()
+            except (EOFError, KeyboardInterrupt):
+                return
+            if message[0] == "stop":
+                return
+            self._on_message(message)
+
+    def _run_next(self) -> None:
+        job = self.jobs.claim_next(self.service.key, self.name)
+        if job is None:
+            self.claiming = False
+            self.conn.send(("idle",))
+            return
+        # With the limit it runs under: the pool may read this after an edit.
+        limit = self.service.config.max_usage_time
+        self.conn.send(("started", job.job_id, time.time(), limit))
+        run_job(self.jobs, self.service, job)
+        self.conn.send(("done", job.job_id))
+
+    def _on_message(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
-        if kind == "stop":
-            break
         # Each message carries the service's settings as they are now, so an
         # administrator's edit applies to the next job without restarting workers.
-        service = dataclasses.replace(service, config=message[-1])
+        self.service = dataclasses.replace(self.service, config=message[-1])
         if kind == "hold":
-            held = True
-            if claiming:
-                claiming = False
-                conn.send(("idle",))
-        elif kind == "settings" and held:
-            held = False
-            claiming = True
+            self.held = True
+            if self.claiming:
+                self.claiming = False
+                self.conn.send(("idle",))
+        elif kind == "settings" and self.held:
+            self.held = False
+            self.claiming = True
         elif kind == "execute":
-            conn.send(("executed", execute(service, settings, message[1])))
-    store.dispose()
+            answer = execute(self.service, self.settings, message[1])
+            self.conn.send(("executed", answer))
 
 
 def _drain(announced: Connection) -> None:
