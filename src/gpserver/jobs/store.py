@@ -656,7 +656,6 @@ class _GroupInsert:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
-        self._writing = False
 
     def insert(self, item: NewJob) -> None:
         """Insert and block until the job is committed; raise what the write raised."""
@@ -687,15 +686,10 @@ class _GroupInsert:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._queue or self._writing:
+                while not self._queue:
                     self._arrived.wait()
                 batch, self._queue = self._queue, []
-                self._writing = True
-            try:
-                self._write(batch)
-            finally:
-                with self._lock:
-                    self._writing = False
+            self._write(batch)
             _settle(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
