@@ -137,4 +137,25 @@ def _latencies(noop: Any, runs: int, jobs: int) -> dict[str, Any]:
         f"  celery 3 round trip: {round_trip['median']:.1f} ms",
         flush=True,
     )
-    return {"summary": summary}
+    return {"summary": summary, "medians": medians}
+
+
+def combined(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Two series of Celery's figures 2 and 3, taken just before and just after
+    gpserver's, as one: a machine that speeds up or slows down during the run
+    then moves both sides of the comparison alike."""
+    if "broken" in before or "broken" in after:
+        return before if "broken" in before else after
+    batches = before["batch"]["batches"] + after["batch"]["batches"]
+    medians = before["latency"]["medians"] + after["latency"]["medians"]
+    jobs = before["latency"]["summary"]["jobs_per_run"]
+    return {
+        "redis_database": after["redis_database"],
+        "series": 2,
+        "batch": {"batches": batches, "summary": endtoend.batch_summary(batches)},
+        "latency": {
+            "medians": medians,
+            "summary": {"round_trip_ms": spread(medians), "jobs_per_run": jobs},
+        },
+        "memory": after["memory"],
+    }

@@ -102,6 +102,7 @@ def run_figures(
     """Figures 1 to 7 with their baselines: gpserver and the floor, the peers,
     then the stores of growing size."""
     results: dict[str, Any] = {}
+    celery_before = _celery(workdir, cores, plan, "before gpserver's") or {}
     print("figures 1-3, gpserver and the floor:", flush=True)
     results["submit"] = submit_bench.run(workdir, cores, plan.submit)
     results["busy_after_submit"] = _busy_share()
@@ -113,19 +114,27 @@ def run_figures(
             if broken
             else pygeoapi_peer.run(workdir, cores, plan.pygeoapi)
         )
-    if plan.celery:
-        print("figures 2-3, Celery:", flush=True)
-        broken = celery_peer.available()
-        p = plan.submit
-        results["celery"] = (
-            {"broken": broken}
-            if broken
-            else celery_peer.run(workdir, cores, p.runs, p.batch, p.latency_jobs)
-        )
+    celery_after = _celery(workdir, cores, plan, "after gpserver's")
+    if celery_after is not None:
+        results["celery"] = celery_peer.combined(celery_before, celery_after)
     results["busy_between"] = _busy_share()
     print("figures 4-7, stores of growing size:", flush=True)
     results["store"] = store_bench.run(workdir, cores, plan.store, deadline)
     return results
+
+
+def _celery(
+    workdir: Path, cores: Cores, plan: Plans, when: str
+) -> dict[str, Any] | None:
+    """Celery's figures 2 and 3, once before and once after gpserver's."""
+    if not plan.celery:
+        return None
+    print(f"figures 2-3, Celery, {when}:", flush=True)
+    broken = celery_peer.available()
+    if broken:
+        return {"broken": broken}
+    p = plan.submit
+    return celery_peer.run(workdir, cores, p.runs, p.batch, p.latency_jobs)
 
 
 def _arguments() -> argparse.Namespace:
